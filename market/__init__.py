@@ -1,0 +1,1 @@
+"""The R&D task marketplace: domain, database, HTTP API and pages."""

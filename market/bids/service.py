@@ -1,0 +1,342 @@
+"""Bids: place, edit, withdraw until the deadline; the poster shortlists or declines."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from market.accounts.domain import CurrentUser, Role
+from market.accounts.models import User
+from market.bids import domain
+from market.bids.domain import LIVE_BID_STATUSES, BidStatus
+from market.bids.events import BidDeclined, BidEdited, BidPlaced, BidShortlisted, BidWithdrawn
+from market.bids.models import Bid, BidMilestone
+from market.bids.schemas import BidInput, BidMilestoneOut, BidOut
+from market.db.base import utcnow
+from market.errors import Conflict, Forbidden, NotFound
+from market.settings import Settings
+from market.tasks.domain import BiddingMode, TaskStatus
+from market.tasks.models import Task
+from market.tasks.service import TaskService, can_manage
+from market.uow import UnitOfWork
+
+
+def bid_out(bid: Bid, solver_name: str) -> BidOut:
+    return BidOut(
+        id=bid.id,
+        task_id=bid.task_id,
+        solver_id=bid.solver_id,
+        solver_name=solver_name,
+        status=bid.status,
+        price_minor=bid.price_minor,
+        duration_days=bid.duration_days,
+        proposal=bid.proposal,
+        team_members=list(bid.team_members),
+        milestones=[
+            BidMilestoneOut(
+                seq=m.seq,
+                title=m.title,
+                deliverable=m.deliverable,
+                amount_minor=m.amount_minor,
+                due=m.due,
+            )
+            for m in bid.milestones
+        ],
+        decline_reason=bid.decline_reason,
+        created_at=bid.created_at,
+        updated_at=bid.updated_at,
+    )
+
+
+def _ensure_open_for_bids(task: Task, action: str) -> None:
+    if task.status != TaskStatus.PUBLISHED:
+        raise Conflict(
+            f"bidding on this task is closed (it is {task.status})",
+            field="task_id",
+            rule="bidding_closed",
+        )
+    if task.bid_deadline <= utcnow():
+        raise Conflict(
+            f"the bid deadline has passed; cannot {action}",
+            field="bid_deadline",
+            rule="deadline_passed",
+        )
+
+
+def _apply(bid: Bid, data: BidInput) -> None:
+    bid.price_minor = data.price_minor
+    bid.duration_days = data.duration_days
+    bid.proposal = data.proposal
+    bid.team_members = [{"name": t.name, "role": t.role} for t in data.team_members]
+    bid.milestones = [
+        BidMilestone(
+            seq=i + 1,
+            title=m.title,
+            deliverable=m.deliverable,
+            amount_minor=m.amount_minor,
+            due=m.due,
+        )
+        for i, m in enumerate(data.milestones)
+    ]
+
+
+class BidService:
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
+        self._sessions = sessions
+        self._settings = settings
+
+    def place(self, user: CurrentUser, task_id: int, data: BidInput) -> BidOut:
+        if user.role is not Role.SOLVER:
+            raise Forbidden("only solvers bid", rule="role")
+        with UnitOfWork(self._sessions) as uow:
+            s = uow.session
+            # Locking the task orders this bid against closing, awarding and deadline edits.
+            task = TaskService.load_for_update(s, task_id)
+            if not TaskService.visible_to(task, user):
+                raise NotFound("no such task", field="task_id")
+            _ensure_open_for_bids(task, "bid")
+            if not TaskService.details_visible(s, task, user):
+                raise Forbidden(
+                    "accept the task's NDA before bidding", field="task_id", rule="nda_required"
+                )
+            domain.check_milestone_plan(
+                data.price_minor, data.milestones, utcnow(), task.delivery_deadline
+            )
+            if s.scalar(
+                select(Bid.id).where(
+                    Bid.task_id == task.id,
+                    Bid.solver_id == user.id,
+                    Bid.status.in_(LIVE_BID_STATUSES),
+                )
+            ):
+                raise Conflict(
+                    "you already have a live bid on this task; edit it instead",
+                    field="task_id",
+                    rule="one_live_bid",
+                )
+            bid = Bid(task_id=task.id, solver_id=user.id, status=BidStatus.SUBMITTED)
+            _apply(bid, data)
+            s.add(bid)
+            try:
+                s.flush()
+            except IntegrityError as exc:
+                raise Conflict(
+                    "you already have a live bid on this task", field="task_id", rule="one_live_bid"
+                ) from exc
+            uow.record(
+                actor_id=user.id,
+                entity="bid",
+                entity_id=bid.id,
+                action="place",
+                to_state=bid.status,
+                event=BidPlaced(
+                    bid_id=bid.id, task_id=task.id, solver_id=user.id, price_minor=bid.price_minor
+                ),
+            )
+            uow.commit()
+            return bid_out(bid, user.display_name)
+
+    def edit(self, user: CurrentUser, bid_id: int, data: BidInput) -> BidOut:
+        with UnitOfWork(self._sessions) as uow:
+            s = uow.session
+            bid, task = self._own_bid_for_update(s, user, bid_id)
+            target = domain.next_status(BidStatus(bid.status), "edit")
+            _ensure_open_for_bids(task, "edit the bid")
+            domain.check_milestone_plan(
+                data.price_minor, data.milestones, utcnow(), task.delivery_deadline
+            )
+            _apply(bid, data)
+            bid.status = target
+            bid.updated_at = utcnow()
+            uow.record(
+                actor_id=user.id,
+                entity="bid",
+                entity_id=bid.id,
+                action="edit",
+                from_state=bid.status,
+                to_state=target,
+                event=BidEdited(
+                    bid_id=bid.id, task_id=task.id, solver_id=user.id, price_minor=bid.price_minor
+                ),
+            )
+            uow.commit()
+            return bid_out(bid, user.display_name)
+
+    def withdraw(self, user: CurrentUser, bid_id: int) -> BidOut:
+        with UnitOfWork(self._sessions) as uow:
+            bid, task = self._own_bid_for_update(uow.session, user, bid_id)
+            target = domain.next_status(BidStatus(bid.status), "withdraw")
+            if task.bid_deadline <= utcnow() or task.status != TaskStatus.PUBLISHED:
+                raise Conflict(
+                    "bids can be withdrawn only until the bid deadline",
+                    field="bid_deadline",
+                    rule="deadline_passed",
+                )
+            self._move(
+                uow,
+                user,
+                bid,
+                "withdraw",
+                target,
+                BidWithdrawn(bid_id=bid.id, task_id=task.id, solver_id=bid.solver_id),
+            )
+            uow.commit()
+            return bid_out(bid, user.display_name)
+
+    def shortlist(self, user: CurrentUser, bid_id: int) -> BidOut:
+        with UnitOfWork(self._sessions) as uow:
+            bid, _task = self._managed_bid_for_update(uow.session, user, bid_id)
+            target = domain.next_status(BidStatus(bid.status), "shortlist")
+            self._move(
+                uow,
+                user,
+                bid,
+                "shortlist",
+                target,
+                BidShortlisted(bid_id=bid.id, task_id=bid.task_id, solver_id=bid.solver_id),
+            )
+            uow.commit()
+            return bid_out(bid, self._name(uow.session, bid.solver_id))
+
+    def decline(self, user: CurrentUser, bid_id: int, reason: str) -> BidOut:
+        with UnitOfWork(self._sessions) as uow:
+            bid, _task = self._managed_bid_for_update(uow.session, user, bid_id)
+            target = domain.next_status(BidStatus(bid.status), "decline")
+            bid.decline_reason = reason
+            self._move(
+                uow,
+                user,
+                bid,
+                "decline",
+                target,
+                BidDeclined(
+                    bid_id=bid.id, task_id=bid.task_id, solver_id=bid.solver_id, reason=reason
+                ),
+                {"reason": reason},
+            )
+            uow.commit()
+            return bid_out(bid, self._name(uow.session, bid.solver_id))
+
+    # -- queries --------------------------------------------------------------------------
+    def get(self, user: CurrentUser, bid_id: int) -> BidOut:
+        with self._sessions() as s:
+            bid = s.get(Bid, bid_id)
+            task = s.get(Task, bid.task_id) if bid else None
+            if bid is None or task is None or not self._may_see(s, user, task, bid):
+                raise NotFound("no such bid", field="bid_id")
+            return bid_out(bid, self._name(s, bid.solver_id))
+
+    def list_for_task(self, user: CurrentUser, task_id: int) -> list[BidOut]:
+        """Posters see every bid; in open mode bidders see the live bids; otherwise your own."""
+        with self._sessions() as s:
+            task = s.get(Task, task_id)
+            if task is None or not TaskService.visible_to(task, user):
+                raise NotFound("no such task", field="task_id")
+            stmt = (
+                select(Bid, User.display_name)
+                .join(User, User.id == Bid.solver_id)
+                .where(Bid.task_id == task.id)
+            )
+            if not can_manage(user, task):
+                is_bidder = s.scalar(
+                    select(Bid.id).where(
+                        Bid.task_id == task.id,
+                        Bid.solver_id == user.id,
+                        Bid.status.in_(LIVE_BID_STATUSES),
+                    )
+                )
+                if is_bidder and task.bidding_mode == BiddingMode.OPEN:
+                    stmt = stmt.where(
+                        (Bid.status.in_(LIVE_BID_STATUSES)) | (Bid.solver_id == user.id)
+                    )
+                elif user.role is Role.SOLVER:
+                    stmt = stmt.where(Bid.solver_id == user.id)
+                else:
+                    raise Forbidden(
+                        "only the poster and, in open bidding, the bidders see bids",
+                        rule="bid_visibility",
+                    )
+            return [
+                bid_out(b, name) for b, name in s.execute(stmt.order_by(Bid.created_at, Bid.id))
+            ]
+
+    def list_mine(self, user: CurrentUser) -> list[BidOut]:
+        with self._sessions() as s:
+            bids = s.scalars(
+                select(Bid)
+                .where(Bid.solver_id == user.id)
+                .order_by(Bid.created_at.desc(), Bid.id.desc())
+            )
+            return [bid_out(b, user.display_name) for b in bids]
+
+    # -- internals ----------------------------------------------------------------------------
+    @staticmethod
+    def _may_see(s: Session, user: CurrentUser, task: Task, bid: Bid) -> bool:
+        if bid.solver_id == user.id or can_manage(user, task):
+            return True
+        if task.bidding_mode != BiddingMode.OPEN or bid.status not in LIVE_BID_STATUSES:
+            return False
+        return bool(
+            s.scalar(
+                select(Bid.id).where(
+                    Bid.task_id == task.id,
+                    Bid.solver_id == user.id,
+                    Bid.status.in_(LIVE_BID_STATUSES),
+                )
+            )
+        )
+
+    @staticmethod
+    def _name(s: Session, user_id: int) -> str:
+        return s.scalar(select(User.display_name).where(User.id == user_id)) or ""
+
+    @staticmethod
+    def load_for_update(s: Session, bid_id: int) -> tuple[Bid, Task]:
+        bid = s.scalar(select(Bid).where(Bid.id == bid_id).with_for_update())
+        if bid is None:
+            raise NotFound("no such bid", field="bid_id")
+        task = TaskService.load_for_update(s, bid.task_id)
+        return bid, task
+
+    def _own_bid_for_update(self, s: Session, user: CurrentUser, bid_id: int) -> tuple[Bid, Task]:
+        bid, task = self.load_for_update(s, bid_id)
+        if bid.solver_id != user.id:
+            if can_manage(user, task):
+                raise Forbidden("only the bidder changes a bid", rule="owner")
+            raise NotFound("no such bid", field="bid_id")
+        return bid, task
+
+    def _managed_bid_for_update(
+        self, s: Session, user: CurrentUser, bid_id: int
+    ) -> tuple[Bid, Task]:
+        bid, task = self.load_for_update(s, bid_id)
+        if not can_manage(user, task):
+            if bid.solver_id == user.id:
+                raise Forbidden("only the poster reviews bids", rule="owner")
+            raise NotFound("no such bid", field="bid_id")
+        return bid, task
+
+    @staticmethod
+    def _move(
+        uow: UnitOfWork,
+        user: CurrentUser,
+        bid: Bid,
+        action: str,
+        target: BidStatus,
+        event: object,
+        data: dict[str, str] | None = None,
+    ) -> None:
+        before = bid.status
+        bid.status = target
+        bid.updated_at = utcnow()
+        uow.record(
+            actor_id=user.id,
+            entity="bid",
+            entity_id=bid.id,
+            action=action,
+            from_state=before,
+            to_state=target,
+            event=event,  # type: ignore[arg-type]
+            data=data,
+        )

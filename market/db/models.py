@@ -1,0 +1,32 @@
+"""Every mapped model, imported once so Base.metadata is complete (Alembic, tests)."""
+
+from market.accounts.models import ApiToken, LoginAttempt, Organisation, SolverProfile, User
+from market.audit.models import AuditEntry
+from market.bids.models import Bid, BidMilestone
+from market.contracts.models import Contract, Dispute, Milestone, Rating, Submission, SubmissionFile
+from market.db.base import Base
+from market.outbox.models import OutboxEvent
+from market.tasks.models import NdaAcceptance, Task, TaskAttachment, TaskSkill
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Bid",
+    "BidMilestone",
+    "Contract",
+    "Dispute",
+    "LoginAttempt",
+    "Milestone",
+    "NdaAcceptance",
+    "Organisation",
+    "OutboxEvent",
+    "Rating",
+    "SolverProfile",
+    "Submission",
+    "SubmissionFile",
+    "Task",
+    "TaskAttachment",
+    "TaskSkill",
+    "User",
+]

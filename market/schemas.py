@@ -1,0 +1,37 @@
+"""Shared request/response types: bounded texts, money, pages. Limits live here once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
+from msgspec import Meta
+
+T = TypeVar("T")
+
+# Money is integer minor units (CNY fen). 1 fen .. 100 million yuan.
+MAX_AMOUNT_MINOR = 10_000_000_000
+AmountMinor = Annotated[int, Meta(gt=0, le=MAX_AMOUNT_MINOR, description="CNY in fen (1/100 yuan)")]
+
+Title = Annotated[str, Meta(max_length=200)]
+Summary = Annotated[str, Meta(max_length=2_000)]
+LongText = Annotated[str, Meta(max_length=20_000)]
+Comment = Annotated[str, Meta(max_length=5_000)]
+Name = Annotated[str, Meta(min_length=1, max_length=100)]
+Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Password = Annotated[str, Meta(min_length=8, max_length=128)]
+Tag = Annotated[str, Meta(min_length=1, max_length=60)]
+Tags = Annotated[list[Tag], Meta(max_length=30)]
+Trl = Annotated[int, Meta(ge=1, le=9, description="Technology readiness level")]
+Id = Annotated[int, Meta(ge=1, le=2**62)]
+
+
+class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base for request bodies: unknown fields are an error, not silently dropped."""
+
+
+class Page(msgspec.Struct, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int

@@ -1,0 +1,50 @@
+"""Settings from the environment. The defaults are the embedded single-machine ones."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Failed log-ins allowed per e-mail address inside the window before 429.
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    token_ttl_hours: int = 24 * 30
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_page_size: int = 100
+    # argon2-cffi profile name; tests use CHEAPEST to keep the suite fast.
+    argon2_profile: str = "RFC_9106_LOW_MEMORY"
+    debug: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'market.db'}"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            data_dir=Path(os.environ.get("MARKET_DATA_DIR", "var")),
+            database_url=os.environ.get("MARKET_DATABASE_URL", ""),
+            host=os.environ.get("MARKET_HOST", "127.0.0.1"),
+            port=_int("MARKET_PORT", 8000),
+            login_max_failures=_int("MARKET_LOGIN_MAX_FAILURES", 5),
+            login_window_seconds=_int("MARKET_LOGIN_WINDOW_SECONDS", 900),
+            token_ttl_hours=_int("MARKET_TOKEN_TTL_HOURS", 24 * 30),
+            max_attachment_bytes=_int("MARKET_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
+            max_page_size=_int("MARKET_MAX_PAGE_SIZE", 100),
+            argon2_profile=os.environ.get("MARKET_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
+            debug=os.environ.get("MARKET_DEBUG", "") in ("1", "true", "yes"),
+        )

@@ -1,0 +1,569 @@
+"""Tasks: draft, publish, edit within the rules, close bidding, cancel, list, NDA, files."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from market.accounts.domain import CurrentUser
+from market.accounts.models import Organisation
+from market.bids.domain import LIVE_BID_STATUSES
+from market.bids.models import Bid
+from market.db.base import utcnow
+from market.errors import Forbidden, InvalidInput, NotFound
+from market.schemas import Page
+from market.settings import Settings
+from market.tasks import domain
+from market.tasks.domain import Confidentiality, TaskStatus
+from market.tasks.events import (
+    TaskBiddingClosed,
+    TaskCancelled,
+    TaskCreated,
+    TaskEdited,
+    TaskPublished,
+)
+from market.tasks.models import NdaAcceptance, Task, TaskAttachment, TaskSkill
+from market.tasks.schemas import AttachmentOut, TaskInput, TaskOut, TaskPatch, TaskSummaryOut
+from market.uow import UnitOfWork
+
+MAX_ATTACHMENTS_PER_TASK = 20
+ALLOWED_ATTACHMENT_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "text/plain",
+        "text/markdown",
+        "text/csv",
+        "application/zip",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    }
+)
+
+SORTS: dict[str, Any] = {
+    "-published_at": (Task.published_at.desc(), Task.id.desc()),
+    "published_at": (Task.published_at.asc(), Task.id.asc()),
+    "-budget": (Task.budget_minor.desc(), Task.id.desc()),
+    "budget": (Task.budget_minor.asc(), Task.id.asc()),
+    "bid_deadline": (Task.bid_deadline.asc(), Task.id.asc()),
+    "-bid_deadline": (Task.bid_deadline.desc(), Task.id.desc()),
+}
+
+
+def normalise_skill(skill: str) -> str:
+    return " ".join(skill.strip().lower().split())[:60]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilters:
+    status: TaskStatus | None = None
+    industry: str | None = None
+    district: str | None = None
+    zone: str | None = None
+    skill: str | None = None
+    min_budget: int | None = None
+    max_budget: int | None = None
+    trl: int | None = None
+    bidding_mode: str | None = None
+    q: str | None = None
+    mine: bool = False
+    org_id: int | None = None
+    sort: str = "-published_at"
+
+
+def can_manage(user: CurrentUser | None, task: Task) -> bool:
+    """Posters and officials of the posting organisation manage its tasks; so do admins."""
+    if user is None:
+        return False
+    return user.is_admin or (user.can_post and user.org_id == task.org_id)
+
+
+def task_summary_out(task: Task, org: Organisation) -> TaskSummaryOut:
+    return TaskSummaryOut(
+        id=task.id,
+        status=task.status,
+        org_id=task.org_id,
+        org_name_zh=org.name_zh,
+        org_name_en=org.name_en,
+        title_zh=task.title_zh,
+        title_en=task.title_en,
+        summary_zh=task.summary_zh,
+        summary_en=task.summary_en,
+        required_skills=list(task.required_skills),
+        industry=task.industry,
+        district=task.district,
+        zone=task.zone,
+        trl_current=task.trl_current,
+        trl_target=task.trl_target,
+        budget_minor=task.budget_minor,
+        bid_deadline=task.bid_deadline,
+        delivery_deadline=task.delivery_deadline,
+        bidding_mode=task.bidding_mode,
+        ip_terms=task.ip_terms,
+        confidentiality=task.confidentiality,
+        published_at=task.published_at,
+    )
+
+
+class TaskService:
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
+        self._sessions = sessions
+        self._settings = settings
+
+    # -- helpers shared with other contexts ---------------------------------------------
+    @staticmethod
+    def load_for_update(session: Session, task_id: int) -> Task:
+        task = session.scalar(select(Task).where(Task.id == task_id).with_for_update())
+        if task is None:
+            raise NotFound("no such task", field="task_id")
+        return task
+
+    @staticmethod
+    def visible_to(task: Task, user: CurrentUser | None) -> bool:
+        return task.status != TaskStatus.DRAFT or can_manage(user, task)
+
+    @staticmethod
+    def details_visible(session: Session, task: Task, user: CurrentUser | None) -> bool:
+        if task.confidentiality == Confidentiality.PUBLIC or can_manage(user, task):
+            return True
+        if user is None:
+            return False
+        return bool(
+            session.scalar(
+                select(NdaAcceptance.id).where(
+                    NdaAcceptance.task_id == task.id, NdaAcceptance.user_id == user.id
+                )
+            )
+        )
+
+    # -- commands ---------------------------------------------------------------------------
+    def create(self, user: CurrentUser, data: TaskInput) -> TaskOut:
+        if not user.can_post or user.org_id is None:
+            raise Forbidden("only posters and district officials post tasks", rule="role")
+        domain.check_texts(data.title_zh, data.title_en)
+        domain.check_trl(data.trl_current, data.trl_target)
+        if data.delivery_deadline <= data.bid_deadline:
+            raise InvalidInput(
+                "the delivery deadline must come after the bid deadline",
+                field="delivery_deadline",
+                rule="after_bid_deadline",
+            )
+        with UnitOfWork(self._sessions) as uow:
+            values = msgspec.structs.asdict(data)
+            task = Task(
+                org_id=user.org_id, created_by_id=user.id, status=TaskStatus.DRAFT, **values
+            )
+            task.required_skills = _clean_skills(data.required_skills)
+            uow.session.add(task)
+            uow.session.flush()
+            _sync_skills(uow.session, task)
+            uow.record(
+                actor_id=user.id,
+                entity="task",
+                entity_id=task.id,
+                action="create",
+                to_state=TaskStatus.DRAFT,
+                event=TaskCreated(task_id=task.id),
+            )
+            uow.commit()
+            return self._out(uow.session, task, user)
+
+    def edit(self, user: CurrentUser, task_id: int, patch: TaskPatch) -> TaskOut:
+        changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
+        if not changes:
+            raise InvalidInput("give at least one field to change", field="body", rule="non_empty")
+        with UnitOfWork(self._sessions) as uow:
+            task = self._managed(uow.session, user, task_id)
+            before = {k: getattr(task, k) for k in changes}
+            domain.check_edit(
+                TaskStatus(task.status), self._has_live_bids(uow.session, task.id), before, changes
+            )
+            merged = {
+                **{
+                    k: getattr(task, k)
+                    for k in (
+                        "title_zh",
+                        "title_en",
+                        "trl_current",
+                        "trl_target",
+                        "bid_deadline",
+                        "delivery_deadline",
+                    )
+                },
+                **changes,
+            }
+            domain.check_texts(merged["title_zh"], merged["title_en"])
+            domain.check_trl(merged["trl_current"], merged["trl_target"])
+            if task.status == TaskStatus.DRAFT:
+                if merged["delivery_deadline"] <= merged["bid_deadline"]:
+                    raise InvalidInput(
+                        "the delivery deadline must come after the bid deadline",
+                        field="delivery_deadline",
+                        rule="after_bid_deadline",
+                    )
+            else:
+                domain.check_schedule(merged["bid_deadline"], merged["delivery_deadline"], utcnow())
+            for k, v in changes.items():
+                setattr(task, k, _clean_skills(v) if k == "required_skills" else v)
+            if "required_skills" in changes:
+                _sync_skills(uow.session, task)
+            task.updated_at = utcnow()
+            uow.record(
+                actor_id=user.id,
+                entity="task",
+                entity_id=task.id,
+                action="edit",
+                from_state=task.status,
+                to_state=task.status,
+                event=TaskEdited(task_id=task.id, fields=sorted(changes)),
+                data={"fields": sorted(changes)},
+            )
+            uow.commit()
+            return self._out(uow.session, task, user)
+
+    def publish(self, user: CurrentUser, task_id: int) -> TaskOut:
+        with UnitOfWork(self._sessions) as uow:
+            task = self._managed(uow.session, user, task_id)
+            target = domain.next_status(TaskStatus(task.status), "publish")
+            domain.check_schedule(task.bid_deadline, task.delivery_deadline, utcnow())
+            self._move(uow, user, task, "publish", target, TaskPublished(task_id=task.id))
+            task.published_at = utcnow()
+            uow.commit()
+            return self._out(uow.session, task, user)
+
+    def close_bidding(self, user: CurrentUser | None, task_id: int) -> TaskOut:
+        """Close bidding now (the poster) or when the deadline passes (the scheduler: user None)."""
+        with UnitOfWork(self._sessions) as uow:
+            task = (
+                self.load_for_update(uow.session, task_id)
+                if user is None
+                else self._managed(uow.session, user, task_id)
+            )
+            target = domain.next_status(TaskStatus(task.status), "close_bidding")
+            self._move(uow, user, task, "close_bidding", target, TaskBiddingClosed(task_id=task.id))
+            uow.commit()
+            return self._out(uow.session, task, user)
+
+    def cancel(self, user: CurrentUser, task_id: int, reason: str) -> TaskOut:
+        with UnitOfWork(self._sessions) as uow:
+            task = self._managed(uow.session, user, task_id)
+            target = domain.next_status(TaskStatus(task.status), "cancel")
+            self._move(
+                uow,
+                user,
+                task,
+                "cancel",
+                target,
+                TaskCancelled(task_id=task.id, reason=reason),
+                {"reason": reason},
+            )
+            uow.commit()
+            return self._out(uow.session, task, user)
+
+    def accept_nda(self, user: CurrentUser, task_id: int) -> TaskOut:
+        with UnitOfWork(self._sessions) as uow:
+            task = uow.session.get(Task, task_id)
+            if task is None or not self.visible_to(task, user):
+                raise NotFound("no such task", field="task_id")
+            exists = uow.session.scalar(
+                select(NdaAcceptance.id).where(
+                    NdaAcceptance.task_id == task.id, NdaAcceptance.user_id == user.id
+                )
+            )
+            if not exists:
+                uow.session.add(NdaAcceptance(task_id=task.id, user_id=user.id))
+                uow.record(actor_id=user.id, entity="task", entity_id=task.id, action="accept_nda")
+            uow.commit()
+            return self._out(uow.session, task, user)
+
+    def add_attachment(
+        self, user: CurrentUser, task_id: int, filename: str, content_type: str, data: bytes
+    ) -> AttachmentOut:
+        check_upload(filename, content_type, data, self._settings.max_attachment_bytes)
+        with UnitOfWork(self._sessions) as uow:
+            task = self._managed(uow.session, user, task_id)
+            if TaskStatus(task.status) not in domain.EDITABLE_STATUSES:
+                raise domain.IllegalTransition("task", task.status, "attach files to")
+            count = uow.session.scalar(
+                select(func.count())
+                .select_from(TaskAttachment)
+                .where(TaskAttachment.task_id == task.id)
+            )
+            if (count or 0) >= MAX_ATTACHMENTS_PER_TASK:
+                raise InvalidInput(
+                    f"a task has at most {MAX_ATTACHMENTS_PER_TASK} attachments",
+                    field="file",
+                    rule="max_count",
+                )
+            att = TaskAttachment(
+                task_id=task.id,
+                filename=filename,
+                content_type=content_type,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                data=data,
+                uploaded_by_id=user.id,
+            )
+            uow.session.add(att)
+            uow.session.flush()
+            uow.record(
+                actor_id=user.id,
+                entity="task",
+                entity_id=task.id,
+                action="attach",
+                data={"attachment_id": att.id},
+            )
+            uow.commit()
+            return attachment_out(att)
+
+    def get_attachment(
+        self, user: CurrentUser | None, task_id: int, attachment_id: int
+    ) -> tuple[TaskAttachment, bytes]:
+        with self._sessions() as s:
+            task = s.get(Task, task_id)
+            if task is None or not self.visible_to(task, user):
+                raise NotFound("no such task", field="task_id")
+            if not self.details_visible(s, task, user):
+                raise Forbidden("accept the NDA to see this task's files", rule="nda_required")
+            att = s.get(TaskAttachment, attachment_id)
+            if att is None or att.task_id != task.id:
+                raise NotFound("no such attachment", field="attachment_id")
+            return att, att.data
+
+    # -- queries ------------------------------------------------------------------------------
+    def get(self, user: CurrentUser | None, task_id: int) -> TaskOut:
+        with self._sessions() as s:
+            task = s.get(Task, task_id)
+            if task is None or not self.visible_to(task, user):
+                raise NotFound("no such task", field="task_id")
+            return self._out(s, task, user, with_extras=True)
+
+    def list(
+        self, user: CurrentUser | None, f: TaskFilters, page: int, page_size: int
+    ) -> Page[TaskSummaryOut]:
+        stmt: Select[Any] = select(Task, Organisation).join(
+            Organisation, Organisation.id == Task.org_id
+        )
+        if f.mine:
+            if user is None or user.org_id is None or not user.can_post:
+                raise Forbidden(
+                    "'mine' lists the tasks of the caller's organisation", field="mine", rule="role"
+                )
+            stmt = stmt.where(Task.org_id == user.org_id)
+        elif f.status == TaskStatus.DRAFT:
+            raise InvalidInput(
+                "drafts are listed with mine=true only", field="status", rule="drafts_private"
+            )
+        else:
+            stmt = stmt.where(Task.status != TaskStatus.DRAFT)
+        if f.status is None and not f.mine:
+            stmt = stmt.where(Task.status == TaskStatus.PUBLISHED)
+        elif f.status is not None:
+            stmt = stmt.where(Task.status == f.status)
+        for col, val in (
+            (Task.industry, f.industry),
+            (Task.district, f.district),
+            (Task.zone, f.zone),
+            (Task.bidding_mode, f.bidding_mode),
+            (Task.org_id, f.org_id),
+        ):
+            if val is not None:
+                stmt = stmt.where(col == val)
+        if f.min_budget is not None:
+            stmt = stmt.where(Task.budget_minor >= f.min_budget)
+        if f.max_budget is not None:
+            stmt = stmt.where(Task.budget_minor <= f.max_budget)
+        if f.trl is not None:
+            stmt = stmt.where(Task.trl_current <= f.trl, Task.trl_target >= f.trl)
+        if f.skill:
+            stmt = stmt.where(
+                Task.id.in_(
+                    select(TaskSkill.task_id).where(TaskSkill.skill == normalise_skill(f.skill))
+                )
+            )
+        if f.q:
+            like = f"%{_escape_like(f.q.strip())}%"
+            stmt = stmt.where(
+                or_(
+                    Task.title_zh.like(like, escape="\\"),
+                    Task.title_en.ilike(like, escape="\\"),
+                    Task.summary_zh.like(like, escape="\\"),
+                    Task.summary_en.ilike(like, escape="\\"),
+                )
+            )
+        if f.sort not in SORTS:
+            raise InvalidInput(f"sort is one of {', '.join(SORTS)}", field="sort", rule="enum")
+        with self._sessions() as s:
+            total = (
+                s.scalar(
+                    select(func.count()).select_from(stmt.with_only_columns(Task.id).subquery())
+                )
+                or 0
+            )
+            rows = s.execute(
+                stmt.order_by(*SORTS[f.sort]).limit(page_size).offset((page - 1) * page_size)
+            ).all()
+            return Page(
+                items=[task_summary_out(t, o) for t, o in rows],
+                total=total,
+                page=page,
+                page_size=page_size,
+            )
+
+    # -- internals ----------------------------------------------------------------------------
+    def _managed(self, session: Session, user: CurrentUser, task_id: int) -> Task:
+        task = self.load_for_update(session, task_id)
+        if not can_manage(user, task):
+            if not self.visible_to(task, user):
+                raise NotFound("no such task", field="task_id")
+            raise Forbidden("only the posting organisation manages this task", rule="owner")
+        return task
+
+    @staticmethod
+    def _has_live_bids(session: Session, task_id: int) -> bool:
+        return bool(
+            session.scalar(
+                select(Bid.id)
+                .where(Bid.task_id == task_id, Bid.status.in_(LIVE_BID_STATUSES))
+                .limit(1)
+            )
+        )
+
+    @staticmethod
+    def _move(
+        uow: UnitOfWork,
+        user: CurrentUser | None,
+        task: Task,
+        action: str,
+        target: TaskStatus,
+        event: Any,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        before = task.status
+        task.status = target
+        task.updated_at = utcnow()
+        uow.record(
+            actor_id=user.id if user else None,
+            entity="task",
+            entity_id=task.id,
+            action=action,
+            from_state=before,
+            to_state=target,
+            event=event,
+            data=data,
+        )
+
+    def _out(
+        self, s: Session, task: Task, user: CurrentUser | None, with_extras: bool = False
+    ) -> TaskOut:
+        org = s.get(Organisation, task.org_id)
+        assert org is not None
+        visible = self.details_visible(s, task, user)
+        bid_count = None
+        attachments = None
+        if with_extras:
+            bid_count = s.scalar(
+                select(func.count())
+                .select_from(Bid)
+                .where(Bid.task_id == task.id, Bid.status.in_(LIVE_BID_STATUSES))
+            )
+            if visible:
+                attachments = [
+                    attachment_out(a)
+                    for a in s.scalars(
+                        select(TaskAttachment)
+                        .where(TaskAttachment.task_id == task.id)
+                        .order_by(TaskAttachment.id)
+                    )
+                ]
+        return TaskOut(
+            id=task.id,
+            status=task.status,
+            org_id=task.org_id,
+            org_name_zh=org.name_zh,
+            org_name_en=org.name_en,
+            org_kind=org.kind,
+            created_by_id=task.created_by_id,
+            title_zh=task.title_zh,
+            title_en=task.title_en,
+            summary_zh=task.summary_zh,
+            summary_en=task.summary_en,
+            description_zh=task.description_zh if visible else None,
+            description_en=task.description_en if visible else None,
+            details_visible=visible,
+            required_skills=list(task.required_skills),
+            industry=task.industry,
+            district=task.district,
+            zone=task.zone,
+            trl_current=task.trl_current,
+            trl_target=task.trl_target,
+            budget_minor=task.budget_minor,
+            currency=task.currency,
+            bid_deadline=task.bid_deadline,
+            delivery_deadline=task.delivery_deadline,
+            bidding_mode=task.bidding_mode,
+            ip_terms=task.ip_terms,
+            confidentiality=task.confidentiality,
+            published_at=task.published_at,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            bid_count=bid_count,
+            attachments=attachments,
+        )
+
+
+def attachment_out(a: TaskAttachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=a.id,
+        filename=a.filename,
+        content_type=a.content_type,
+        size=a.size,
+        sha256=a.sha256,
+        created_at=a.created_at,
+    )
+
+
+def check_upload(filename: str, content_type: str, data: bytes, max_bytes: int) -> None:
+    """Size and type limits shared by task attachments and milestone deliverables."""
+    if not filename or len(filename) > 200:
+        raise InvalidInput(
+            "a file needs a name of at most 200 characters", field="file", rule="filename"
+        )
+    if content_type.split(";")[0].strip() not in ALLOWED_ATTACHMENT_TYPES:
+        raise InvalidInput(
+            f"file type {content_type!r} is not accepted; use PDF, images, text, CSV, ZIP or Office files",
+            field="file",
+            rule="content_type",
+        )
+    if not data:
+        raise InvalidInput("the file is empty", field="file", rule="non_empty")
+    if len(data) > max_bytes:
+        raise InvalidInput(f"a file is at most {max_bytes} bytes", field="file", rule="max_size")
+
+
+def _clean_skills(skills: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for s in skills:
+        n = normalise_skill(s)
+        if n and n not in seen:
+            seen.add(n)
+            out.append(s.strip())
+    return out
+
+
+def _sync_skills(session: Session, task: Task) -> None:
+    session.query(TaskSkill).filter(TaskSkill.task_id == task.id).delete()
+    for skill in {normalise_skill(s) for s in task.required_skills}:
+        session.add(TaskSkill(task_id=task.id, skill=skill))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
