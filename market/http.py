@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 _AT_PATH = re.compile(r"- at `\$\.?([^`]*)`")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
 def problem(
@@ -49,11 +50,14 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Respons
 
 def _field_of(message: str, key: str | None) -> str | None:
     """Turn msgspec's "... - at `$.milestones[0].amount_minor`" into a dotted field name."""
-    unknown = _UNKNOWN_FIELD.search(message)
+    named = _UNKNOWN_FIELD.search(message) or _MISSING_FIELD.search(message)
     at = _AT_PATH.search(message)
     path = at.group(1) if at else (key or "")
-    if unknown:
-        path = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
+    # Litestar names the whole body "data"; the client knows it as the body's top level.
+    if path == "data" or path.startswith("data."):
+        path = path[5:]
+    if named:
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
     return path or None
 
 
@@ -62,11 +66,14 @@ def _rule_of(message: str) -> str:
     for needle, rule in (
         ("unknown field", "unknown_field"),
         ("missing required field", "required"),
-        ("length", "length"),
-        ("expected `", "type"),
+        ("of length", "length"),
+        ("matching regex", "pattern"),
         ("invalid enum value", "enum"),
-        ("must be", "range"),
-        ("pattern", "pattern"),
+        ("timezone", "timezone"),
+        ("` >", "range"),
+        ("` <", "range"),
+        ("expected `", "type"),
+        ("malformed", "malformed"),
     ):
         if needle in lowered:
             return rule
@@ -99,7 +106,10 @@ def validation_error_handler(
 
 def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     rule = "not_found" if isinstance(exc, NotFoundException) else f"http_{exc.status_code}"
-    errors = [{"field": None, "rule": rule, "message": str(exc.detail)}]
+    field = None
+    if exc.status_code == 400 and "malformed" in str(exc.detail).lower():
+        rule, field = "malformed", "body"
+    errors = [{"field": field, "rule": rule, "message": str(exc.detail)}]
     return problem(exc.status_code, str(exc.detail), str(exc.detail), errors, exc.headers or None)
 
 

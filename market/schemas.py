@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
@@ -23,6 +24,10 @@ Password = Annotated[str, Meta(min_length=8, max_length=128)]
 Tag = Annotated[str, Meta(min_length=1, max_length=60)]
 Tags = Annotated[list[Tag], Meta(max_length=30)]
 Trl = Annotated[int, Meta(ge=1, le=9, description="Technology readiness level")]
+# Timestamps must carry their offset: a naive time is ambiguous across time zones.
+AwareDatetime = Annotated[
+    datetime, Meta(tz=True, description="RFC 3339 with offset, e.g. 2027-03-01T09:00:00+08:00")
+]
 Id = Annotated[int, Meta(ge=1, le=2**62)]
 
 

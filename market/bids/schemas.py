@@ -6,14 +6,14 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from market.schemas import AmountMinor, Comment, Input, LongText, Name, Title
+from market.schemas import AmountMinor, AwareDatetime, Comment, Input, LongText, Name, Title
 
 
 class MilestonePlanInput(Input, kw_only=True):
     title: Annotated[str, Meta(min_length=1, max_length=200)]
     deliverable: Comment = ""
     amount_minor: AmountMinor
-    due: datetime
+    due: AwareDatetime
 
 
 class TeamMemberInput(Input, kw_only=True):
@@ -46,7 +46,7 @@ class BidMilestoneOut(msgspec.Struct):
     title: str
     deliverable: str
     amount_minor: int
-    due: datetime
+    due: AwareDatetime
 
 
 class BidOut(msgspec.Struct):

@@ -7,7 +7,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from market.catalogue import District, Industry, Zone
-from market.schemas import AmountMinor, Input, LongText, Summary, Tags, Title, Trl
+from market.schemas import AmountMinor, AwareDatetime, Input, LongText, Summary, Tags, Title, Trl
 from market.tasks.domain import BiddingMode, Confidentiality, IpTerms
 
 
@@ -25,8 +25,8 @@ class TaskInput(Input, kw_only=True):
     trl_current: Trl
     trl_target: Trl
     budget_minor: AmountMinor
-    bid_deadline: datetime
-    delivery_deadline: datetime
+    bid_deadline: AwareDatetime
+    delivery_deadline: AwareDatetime
     bidding_mode: BiddingMode = BiddingMode.OPEN
     ip_terms: IpTerms
     confidentiality: Confidentiality = Confidentiality.PUBLIC
@@ -48,8 +48,8 @@ class TaskPatch(Input, kw_only=True):
     trl_current: Trl | UnsetType = UNSET
     trl_target: Trl | UnsetType = UNSET
     budget_minor: AmountMinor | UnsetType = UNSET
-    bid_deadline: datetime | UnsetType = UNSET
-    delivery_deadline: datetime | UnsetType = UNSET
+    bid_deadline: AwareDatetime | UnsetType = UNSET
+    delivery_deadline: AwareDatetime | UnsetType = UNSET
     bidding_mode: BiddingMode | UnsetType = UNSET
     ip_terms: IpTerms | UnsetType = UNSET
     confidentiality: Confidentiality | UnsetType = UNSET
@@ -92,8 +92,8 @@ class TaskOut(msgspec.Struct):
     trl_target: int
     budget_minor: int
     currency: str
-    bid_deadline: datetime
-    delivery_deadline: datetime
+    bid_deadline: AwareDatetime
+    delivery_deadline: AwareDatetime
     bidding_mode: str
     ip_terms: str
     confidentiality: str
@@ -123,8 +123,8 @@ class TaskSummaryOut(msgspec.Struct):
     trl_current: int
     trl_target: int
     budget_minor: int
-    bid_deadline: datetime
-    delivery_deadline: datetime
+    bid_deadline: AwareDatetime
+    delivery_deadline: AwareDatetime
     bidding_mode: str
     ip_terms: str
     confidentiality: str

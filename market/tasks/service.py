@@ -149,12 +149,7 @@ class TaskService:
             raise Forbidden("only posters and district officials post tasks", rule="role")
         domain.check_texts(data.title_zh, data.title_en)
         domain.check_trl(data.trl_current, data.trl_target)
-        if data.delivery_deadline <= data.bid_deadline:
-            raise InvalidInput(
-                "the delivery deadline must come after the bid deadline",
-                field="delivery_deadline",
-                rule="after_bid_deadline",
-            )
+        domain.check_schedule(data.bid_deadline, data.delivery_deadline, utcnow())
         with UnitOfWork(self._sessions) as uow:
             values = msgspec.structs.asdict(data)
             task = Task(
@@ -201,14 +196,7 @@ class TaskService:
             }
             domain.check_texts(merged["title_zh"], merged["title_en"])
             domain.check_trl(merged["trl_current"], merged["trl_target"])
-            if task.status == TaskStatus.DRAFT:
-                if merged["delivery_deadline"] <= merged["bid_deadline"]:
-                    raise InvalidInput(
-                        "the delivery deadline must come after the bid deadline",
-                        field="delivery_deadline",
-                        rule="after_bid_deadline",
-                    )
-            else:
+            if "bid_deadline" in changes or "delivery_deadline" in changes:
                 domain.check_schedule(merged["bid_deadline"], merged["delivery_deadline"], utcnow())
             for k, v in changes.items():
                 setattr(task, k, _clean_skills(v) if k == "required_skills" else v)
