@@ -41,15 +41,26 @@ def _create_pg_database(name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
+def _drop_pg_database(name: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "market.db"
-        url = f"sqlite:///{path}"
-    else:
-        url = _create_pg_database(f"market_test_{_worker()}")
+        upgrade(f"sqlite:///{path}")
+        yield f"sqlite:///{path}"
+        return
+    # The pid keeps concurrent test runs on one server out of each other's way.
+    name = f"market_test_{_worker()}_{os.getpid()}"
+    url = _create_pg_database(name)
     upgrade(url)
-    return url
+    yield url
+    _drop_pg_database(name)
 
 
 @pytest.fixture(scope="session")

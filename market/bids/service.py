@@ -293,10 +293,15 @@ class BidService:
 
     @staticmethod
     def load_for_update(s: Session, bid_id: int) -> tuple[Bid, Task]:
-        bid = s.scalar(select(Bid).where(Bid.id == bid_id).with_for_update())
-        if bid is None:
+        """Lock the task, then the bid: one lock order everywhere, so no deadlocks."""
+        task_id = s.scalar(select(Bid.task_id).where(Bid.id == bid_id))
+        if task_id is None:
             raise NotFound("no such bid", field="bid_id")
-        task = TaskService.load_for_update(s, bid.task_id)
+        task = TaskService.load_for_update(s, task_id)
+        bid = s.scalar(
+            select(Bid).where(Bid.id == bid_id).with_for_update().execution_options(populate_existing=True)
+        )
+        assert bid is not None  # bids are never deleted
         return bid, task
 
     def _own_bid_for_update(self, s: Session, user: CurrentUser, bid_id: int) -> tuple[Bid, Task]:

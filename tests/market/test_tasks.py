@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from typing import Any
+
+from tests.helpers import Api, bid_payload, in_days, task_payload
+
+
+def test_listing_filters_sort_and_pagination(api: Api) -> None:
+    c = api.c
+    poster = api.poster()
+    a = api.published_task(
+        poster,
+        industry="new_materials",
+        district="tongzhou_bay",
+        zone=None,
+        budget_minor=10_000_000,
+        required_skills=["石墨烯", "thermal management"],
+        trl_current=2,
+        trl_target=4,
+    )
+    b = api.published_task(
+        poster,
+        industry="biomedicine",
+        district="haimen",
+        zone=None,
+        budget_minor=80_000_000,
+        required_skills=["制剂", "sustained release"],
+        title_en="Sustained-release formulation",
+        title_zh="缓释制剂开发",
+    )
+    d = api.published_task(
+        poster,
+        industry="new_materials",
+        district="haimen",
+        zone=None,
+        budget_minor=30_000_000,
+        required_skills=["Graphene"],
+        trl_current=5,
+        trl_target=7,
+    )
+    draft = c.post("/tasks", json=task_payload(), headers=poster.headers).json()
+
+    def ids(query: str, **kw: Any) -> list[int]:
+        r = c.get(f"/tasks?{query}", **kw)
+        assert r.status_code == 200, r.text
+        return [t["id"] for t in r.json()["items"]]
+
+    assert draft["id"] not in ids("")
+    assert sorted(ids("industry=new_materials")) == sorted([a["id"], d["id"]])
+    assert ids("district=haimen&industry=new_materials") == [d["id"]]
+    # Skills match case- and space-insensitively.
+    assert ids("skill=graphene") == [d["id"]]
+    assert ids("skill=石墨烯") == [a["id"]]
+    assert ids("min_budget=20000000&max_budget=50000000") == [d["id"]]
+    assert ids("trl=2") == [a["id"]]
+    assert ids("q=缓释") == [b["id"]]
+    assert ids("q=sustained") == [b["id"]]
+    assert ids("sort=-budget") == [b["id"], d["id"], a["id"]]
+    assert ids("sort=budget") == [a["id"], d["id"], b["id"]]
+    page = c.get("/tasks?sort=budget&page=2&page_size=2").json()
+    assert page["total"] == 3 and [t["id"] for t in page["items"]] == [b["id"]]
+    # The caller's own organisation's tasks, drafts included.
+    assert draft["id"] in ids("mine=true", headers=poster.headers)
+    # Listings never carry the confidential description.
+    assert "description_zh" not in c.get("/tasks").json()["items"][0]
+
+
+def test_edits_are_refused_once_bids_would_be_hurt(api: Api) -> None:
+    c = api.c
+    poster, solver = api.poster(), api.solver()
+    task = api.published_task(poster, budget_minor=50_000_000)
+    # Before any bid, the budget may go down.
+    r = c.patch(f"/tasks/{task['id']}", json={"budget_minor": 40_000_000}, headers=poster.headers)
+    assert r.status_code == 200 and r.json()["budget_minor"] == 40_000_000
+    api.bid(solver, task["id"])
+    r = c.patch(f"/tasks/{task['id']}", json={"budget_minor": 30_000_000}, headers=poster.headers)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "budget_minor"
+    r = c.patch(f"/tasks/{task['id']}", json={"bid_deadline": in_days(5)}, headers=poster.headers)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "bid_deadline"
+    r = c.patch(f"/tasks/{task['id']}", json={"ip_terms": "assign"}, headers=poster.headers)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "ip_terms"
+    # Raising the budget, extending the deadline and clarifying the text are fine.
+    r = c.patch(
+        f"/tasks/{task['id']}",
+        json={
+            "budget_minor": 60_000_000,
+            "bid_deadline": in_days(30),
+            "summary_en": "Clarified scope.",
+        },
+        headers=poster.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert c.get(f"/tasks/{task['id']}").json()["summary_en"] == "Clarified scope."
+
+
+def test_close_bidding_and_cancel(api: Api) -> None:
+    c = api.c
+    poster, solver = api.poster(), api.solver()
+    task = api.published_task(poster)
+    r = c.post(f"/tasks/{task['id']}/close-bidding", headers=poster.headers)
+    assert r.status_code == 200 and r.json()["status"] == "bidding_closed"
+    r = c.post(f"/tasks/{task['id']}/bids", json=bid_payload(), headers=solver.headers)
+    assert r.status_code == 409 and r.json()["errors"][0]["rule"] == "bidding_closed"
+    r = c.post(f"/tasks/{task['id']}/cancel", json={"reason": "需求变更"}, headers=poster.headers)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert c.post(f"/tasks/{task['id']}/publish", headers=poster.headers).status_code == 409
+
+
+def test_attachment_limits(api: Api) -> None:
+    c = api.c
+    poster = api.poster()
+    task = c.post("/tasks", json=task_payload(), headers=poster.headers).json()
+    url = f"/tasks/{task['id']}/attachments"
+    r = c.post(
+        url,
+        files={"data": ("run.exe", b"MZ...", "application/x-msdownload")},
+        headers=poster.headers,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "content_type"
+    r = c.post(url, files={"data": ("empty.pdf", b"", "application/pdf")}, headers=poster.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "non_empty"
+    big = b"x" * (c.app.state["settings"].max_attachment_bytes + 1)
+    r = c.post(url, files={"data": ("big.pdf", big, "application/pdf")}, headers=poster.headers)
+    assert r.status_code in (413, 422)
+    r = c.post(
+        url, files={"data": ("规格书.pdf", b"%PDF ok", "application/pdf")}, headers=poster.headers
+    )
+    assert r.status_code == 201
+    got = c.get(f"{url}/{r.json()['id']}", headers=poster.headers)
+    assert got.content == b"%PDF ok" and "UTF-8''%E8%A7%84" in got.headers["content-disposition"]
