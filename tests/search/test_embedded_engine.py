@@ -1,0 +1,217 @@
+"""What only the embedded engine has: its file, its threads, its schema, its highlights."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from search.embedded import SCHEMA_VERSION, EmbeddedSearchIndex
+from search.port import (
+    SearchIndex,
+    SearchQuery,
+    SearchUnavailable,
+    SolverDocument,
+    TaskDocument,
+)
+
+
+def _ids(index: EmbeddedSearchIndex, q: str) -> list[int]:
+    return [h.id for h in index.search_tasks(SearchQuery(q=q, page_size=100)).hits]
+
+
+def _variant(doc: TaskDocument, **changes: object) -> TaskDocument:
+    return msgspec.structs.replace(doc, **changes)
+
+
+def test_it_is_a_search_index() -> None:
+    index = EmbeddedSearchIndex()
+    assert isinstance(index, SearchIndex)
+    index.close()
+
+
+def test_the_index_persists_in_its_own_file(
+    tmp_path: Path, task_docs: dict[int, TaskDocument], solver_docs: dict[int, SolverDocument]
+) -> None:
+    path = tmp_path / "search.sqlite3"
+    index = EmbeddedSearchIndex(str(path))
+    index.upsert_tasks(list(task_docs.values()))
+    index.upsert_solvers(list(solver_docs.values()))
+    index.close()
+    assert path.exists()
+
+    reopened = EmbeddedSearchIndex(str(path))
+    assert _ids(reopened, "石墨烯")[0] == 1
+    assert reopened.search_solvers(SearchQuery()).total == 6
+    reopened.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_index_of_another_layout_is_dropped_for_a_rebuild(
+    tmp_path: Path, task_docs: dict[int, TaskDocument]
+) -> None:
+    path = tmp_path / "search.sqlite3"
+    index = EmbeddedSearchIndex(str(path))
+    index.upsert_tasks(list(task_docs.values()))
+    index.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),)
+        )
+    reopened = EmbeddedSearchIndex(str(path))
+    assert reopened.search_tasks(SearchQuery()).total == 0
+    reopened.upsert_tasks([task_docs[1]])
+    assert _ids(reopened, "graphene") == [1]
+    reopened.close()
+
+
+def test_an_unusable_path_is_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(SearchUnavailable):
+        EmbeddedSearchIndex(str(tmp_path / "missing-dir" / "search.sqlite3"))
+
+
+def test_a_closed_index_is_unavailable() -> None:
+    index = EmbeddedSearchIndex()
+    index.close()
+    with pytest.raises(SearchUnavailable):
+        index.search_tasks(SearchQuery(q="x"))
+
+
+def test_wrong_document_type_is_a_programming_error(solver_docs: dict[int, SolverDocument]) -> None:
+    index = EmbeddedSearchIndex()
+    with pytest.raises(TypeError):
+        index.upsert_tasks([solver_docs[101]])  # type: ignore[list-item]
+
+
+@pytest.fixture(params=["memory", "file"])
+def any_index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EmbeddedSearchIndex]:
+    index = EmbeddedSearchIndex(":memory:" if request.param == "memory" else str(tmp_path / "s.db"))
+    yield index
+    index.close()
+
+
+def test_concurrent_writers_and_readers(
+    any_index: EmbeddedSearchIndex, task_docs: dict[int, TaskDocument]
+) -> None:
+    template = task_docs[2]
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def writer(offset: int) -> None:
+        try:
+            start.wait()
+            for i in range(25):
+                doc_id = 1000 + offset * 100 + i
+                any_index.upsert_tasks(
+                    [_variant(template, id=doc_id, title_zh=f"焊接任务{doc_id}")]
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            start.wait()
+            for _ in range(25):
+                result = any_index.search_tasks(SearchQuery(q="焊接", facets=("industry",)))
+                assert result.total == sum(result.facets["industry"].values())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    assert any_index.search_tasks(SearchQuery(q="焊接任务")).total == 75
+
+
+def test_readers_keep_the_old_index_while_a_rebuild_runs(
+    tmp_path: Path, task_docs: dict[int, TaskDocument], solver_docs: dict[int, SolverDocument]
+) -> None:
+    index = EmbeddedSearchIndex(str(tmp_path / "s.db"))
+    index.upsert_tasks(list(task_docs.values()))
+    seen: list[int] = []
+
+    def look() -> None:
+        seen.append(index.search_tasks(SearchQuery()).total)
+
+    def docs() -> Iterator[TaskDocument]:
+        yield task_docs[1]
+        reader = threading.Thread(target=look)  # another thread, another connection
+        reader.start()
+        reader.join(timeout=10)
+        yield task_docs[2]
+
+    stats = index.rebuild(docs(), iter(solver_docs.values()))
+    assert seen == [20]  # not 0, not 1: the old index until the rebuild commits
+    assert stats.tasks == 2
+    assert index.search_tasks(SearchQuery()).total == 2
+    index.close()
+
+
+def test_a_failed_rebuild_changes_nothing(task_docs: dict[int, TaskDocument]) -> None:
+    index = EmbeddedSearchIndex()
+    index.upsert_tasks(list(task_docs.values()))
+
+    def docs() -> Iterator[TaskDocument]:
+        yield task_docs[1]
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        index.rebuild(docs(), [])
+    assert index.search_tasks(SearchQuery()).total == 20
+
+
+def test_rebuild_reports_progress_in_batches(task_docs: dict[int, TaskDocument]) -> None:
+    index = EmbeddedSearchIndex()
+    many = [_variant(task_docs[1], id=i) for i in range(1, 1201)]
+    calls: list[tuple[str, int]] = []
+    index.rebuild(many, [], lambda kind, n: calls.append((kind, n)))
+    assert calls == [("tasks", 500), ("tasks", 1000), ("tasks", 1200)]
+
+
+def test_highlights_are_escaped(task_docs: dict[int, TaskDocument]) -> None:
+    index = EmbeddedSearchIndex()
+    index.upsert_tasks(
+        [_variant(task_docs[2], title_zh="<b>焊接</b> & 检测", title_en='Welding "R&D" <script>')]
+    )
+    (hit,) = index.search_tasks(SearchQuery(q="焊接")).hits
+    assert hit.highlights["title_zh"] == "&lt;b&gt;<mark>焊接</mark>&lt;/b&gt; &amp; 检测"
+    assert hit.highlights["title_en"] == "<mark>Welding</mark> &quot;R&amp;D&quot; &lt;script&gt;"
+    assert hit.highlights["skills"] == "<mark>焊接</mark>, 疲劳分析, 有限元分析"
+
+
+def test_long_descriptions_are_cropped_around_the_match(task_docs: dict[int, TaskDocument]) -> None:
+    index = EmbeddedSearchIndex()
+    long_text = "前言" * 100 + "采用激光焊接工艺" + "结语" * 100
+    index.upsert_tasks([_variant(task_docs[4], description_zh=long_text)])
+    (hit,) = index.search_tasks(SearchQuery(q="激光焊接")).hits
+    cropped = hit.highlights["description_zh"]
+    assert cropped.startswith("…") and cropped.endswith("…")
+    assert "采用<mark>激光焊接</mark>工艺" in cropped and len(cropped) < 120
+
+
+def test_english_words_are_stemmed(task_docs: dict[int, TaskDocument]) -> None:
+    index = EmbeddedSearchIndex()
+    index.upsert_tasks(list(task_docs.values()))
+    assert 3 in _ids(index, "welded")  # "welding"
+    assert 20 in _ids(index, "robot")  # "robots", and 水下机器人
+    assert _ids(index, "Antibodies")[0] == 11
+
+
+def test_punctuation_and_stop_words_alone_match_everything(
+    task_docs: dict[int, TaskDocument],
+) -> None:
+    index = EmbeddedSearchIndex()
+    index.upsert_tasks(list(task_docs.values()))
+    assert index.search_tasks(SearchQuery(q="the ,.!")).total == 20
+    # FTS syntax is not interpreted: quotes and operators are plain text
+    assert _ids(index, '"石墨烯" OR (') == [1]
+    assert _ids(index, "NEAR(石墨烯 *") == []
