@@ -26,6 +26,21 @@ class Settings:
     max_page_size: int = 100
     # argon2-cffi profile name; tests use CHEAPEST to keep the suite fast.
     argon2_profile: str = "RFC_9106_LOW_MEMORY"
+    # Money and payments.
+    platform_fee_bps: int = 500  # 5 % of each release
+    review_window_days: int = 14  # silence after a submission releases the milestone
+    payments_url: str = ""  # empty: the payment mock mounted in this process
+    payments_secret_key: str = "sk_test_mock"  # noqa: S105 - the mock's public test key
+    payments_webhook_secret: str = "whsec_mock"  # noqa: S105 - the mock's public test secret
+    payments_webhook_tolerance_s: int = 300
+    # Background work: "embedded" (a worker in the server process), "redis" or "rabbitmq".
+    broker: str = "embedded"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    # Mail: no host means e-mail is not sent (the in-app inbox still is).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    mail_from: str = "noreply@rd-market.example"
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -46,5 +61,19 @@ class Settings:
             max_attachment_bytes=_int("MARKET_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
             max_page_size=_int("MARKET_MAX_PAGE_SIZE", 100),
             argon2_profile=os.environ.get("MARKET_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
+            platform_fee_bps=_int("MARKET_PLATFORM_FEE_BPS", 500),
+            review_window_days=_int("MARKET_REVIEW_WINDOW_DAYS", 14),
+            payments_url=os.environ.get("MARKET_PAYMENTS_URL", ""),
+            payments_secret_key=os.environ.get("MARKET_PAYMENTS_SECRET_KEY", "sk_test_mock"),
+            payments_webhook_secret=os.environ.get("MARKET_PAYMENTS_WEBHOOK_SECRET", "whsec_mock"),
+            payments_webhook_tolerance_s=_int("MARKET_PAYMENTS_WEBHOOK_TOLERANCE_S", 300),
+            broker=os.environ.get("MARKET_BROKER", "embedded"),
+            redis_url=os.environ.get("MARKET_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            rabbitmq_url=os.environ.get(
+                "MARKET_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"
+            ),
+            smtp_host=os.environ.get("MARKET_SMTP_HOST", ""),
+            smtp_port=_int("MARKET_SMTP_PORT", 25),
+            mail_from=os.environ.get("MARKET_MAIL_FROM", "noreply@rd-market.example"),
             debug=os.environ.get("MARKET_DEBUG", "") in ("1", "true", "yes"),
         )

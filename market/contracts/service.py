@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -346,6 +347,8 @@ class ContractService:
             raise InvalidInput(
                 "the note is at most 20000 characters", field="note", rule="max_length"
             )
+        if "\x00" in note:
+            raise InvalidInput("the note cannot contain NUL characters", field="note", rule="pattern")
         if not files and not note.strip():
             raise InvalidInput(
                 "a submission needs a note or at least one file", field="files", rule="non_empty"
@@ -421,28 +424,70 @@ class ContractService:
             s = uow.session
             contract, milestone = self._milestone_for_update(s, contract_id, milestone_id)
             self._require_poster(s, user, contract)
-            self._ensure_active(contract)
-            target = domain.next_milestone_status(MilestoneStatus(milestone.status), "accept")
-            self._review_latest(s, user, milestone.id, "accepted", None)
-            before = milestone.status
-            milestone.status = target
-            uow.record(
-                actor_id=user.id,
-                entity="milestone",
-                entity_id=milestone.id,
-                action="accept",
-                from_state=before,
-                to_state=target,
-                event=MilestoneAccepted(
-                    contract_id=contract.id,
-                    milestone_id=milestone.id,
-                    amount_minor=milestone.amount_minor,
-                ),
-            )
-            self._complete_if_done(uow, user, contract)
+            self._accept(uow, user.id, contract, milestone)
             uow.commit()
             s.refresh(contract)
             return contract_out(contract)
+
+    def auto_accept(self, milestone_id: int, review_window: timedelta) -> bool:
+        """Accept on the poster's behalf when a submission went unanswered for the window.
+
+        A revision request stops the clock (the milestone is no longer submitted); a new
+        submission starts it again. Idempotent: anything else is a no-op.
+        """
+        with UnitOfWork(self._sessions) as uow:
+            s = uow.session
+            contract_id = s.scalar(select(Milestone.contract_id).where(Milestone.id == milestone_id))
+            if contract_id is None:
+                return False
+            contract, milestone = self._milestone_for_update(s, contract_id, milestone_id)
+            if milestone.status != MilestoneStatus.SUBMITTED or contract.status != ContractStatus.ACTIVE:
+                return False
+            latest = s.scalar(select(func.max(Submission.submitted_at)).where(Submission.milestone_id == milestone.id))
+            if latest is None or latest + review_window > utcnow():
+                return False
+            self._accept(uow, None, contract, milestone, auto=True)
+            uow.commit()
+            return True
+
+    def due_for_auto_accept(self, review_window: timedelta, limit: int = 500) -> list[int]:
+        with self._sessions() as s:
+            latest = (
+                select(Submission.milestone_id, func.max(Submission.submitted_at).label("at"))
+                .group_by(Submission.milestone_id)
+                .subquery()
+            )
+            return list(
+                s.scalars(
+                    select(Milestone.id)
+                    .join(latest, latest.c.milestone_id == Milestone.id)
+                    .where(Milestone.status == MilestoneStatus.SUBMITTED, latest.c.at <= utcnow() - review_window)
+                    .limit(limit)
+                )
+            )
+
+    def _accept(
+        self, uow: UnitOfWork, actor_id: int | None, contract: Contract, milestone: Milestone, auto: bool = False
+    ) -> None:
+        self._ensure_active(contract)
+        target = domain.next_milestone_status(MilestoneStatus(milestone.status), "accept")
+        self._review_latest(uow.session, actor_id, milestone.id, "accepted", None)
+        before = milestone.status
+        milestone.status = target
+        uow.record(
+            actor_id=actor_id,
+            entity="milestone",
+            entity_id=milestone.id,
+            action="auto_accept" if auto else "accept",
+            from_state=before,
+            to_state=target,
+            event=MilestoneAccepted(
+                contract_id=contract.id,
+                milestone_id=milestone.id,
+                amount_minor=milestone.amount_minor,
+            ),
+        )
+        self._complete_if_done(uow, actor_id, contract)
 
     def request_revision(
         self, user: CurrentUser, contract_id: int, milestone_id: int, comment: str
@@ -455,7 +500,7 @@ class ContractService:
             target = domain.next_milestone_status(
                 MilestoneStatus(milestone.status), "request_revision"
             )
-            self._review_latest(s, user, milestone.id, "revision_requested", comment)
+            self._review_latest(s, user.id, milestone.id, "revision_requested", comment)
             before = milestone.status
             milestone.status = target
             uow.record(
@@ -567,7 +612,7 @@ class ContractService:
                     "to_poster_minor": to_poster,
                 },
             )
-            self._complete_if_done(uow, user, contract)
+            self._complete_if_done(uow, user.id, contract)
             uow.commit()
             return dispute_out(dispute)
 
@@ -752,7 +797,7 @@ class ContractService:
 
     @staticmethod
     def _review_latest(
-        s: Session, user: CurrentUser, milestone_id: int, status: str, comment: str | None
+        s: Session, actor_id: int | None, milestone_id: int, status: str, comment: str | None
     ) -> None:
         latest = s.scalar(
             select(Submission)
@@ -767,12 +812,12 @@ class ContractService:
                 .values(
                     review_status=status,
                     review_comment=comment,
-                    reviewed_by_id=user.id,
+                    reviewed_by_id=actor_id,
                     reviewed_at=utcnow(),
                 )
             )
 
-    def _complete_if_done(self, uow: UnitOfWork, user: CurrentUser, contract: Contract) -> None:
+    def _complete_if_done(self, uow: UnitOfWork, actor_id: int | None, contract: Contract) -> None:
         s = uow.session
         s.flush()
         statuses = s.scalars(
@@ -783,7 +828,7 @@ class ContractService:
         contract.status = ContractStatus.COMPLETED
         contract.completed_at = utcnow()
         uow.record(
-            actor_id=user.id,
+            actor_id=actor_id,
             entity="contract",
             entity_id=contract.id,
             action="complete",
@@ -795,7 +840,7 @@ class ContractService:
         before = task.status
         task.status = task_domain.next_status(TaskStatus(task.status), "complete")
         uow.record(
-            actor_id=user.id,
+            actor_id=actor_id,
             entity="task",
             entity_id=task.id,
             action="complete",

@@ -5,7 +5,8 @@ from market.audit.models import AuditEntry
 from market.bids.models import Bid, BidMilestone
 from market.contracts.models import Contract, Dispute, Milestone, Rating, Submission, SubmissionFile
 from market.db.base import Base
-from market.outbox.models import OutboxEvent
+from market.escrow.models import JournalEntry, JournalLine, MilestoneEscrow, ProviderEvent
+from market.outbox.models import FailedJob, OutboxDelivery, OutboxEvent
 from market.tasks.models import NdaAcceptance, Task, TaskAttachment, TaskSkill
 
 __all__ = [
@@ -16,11 +17,17 @@ __all__ = [
     "BidMilestone",
     "Contract",
     "Dispute",
+    "FailedJob",
+    "JournalEntry",
+    "JournalLine",
     "LoginAttempt",
     "Milestone",
+    "MilestoneEscrow",
     "NdaAcceptance",
     "Organisation",
+    "OutboxDelivery",
     "OutboxEvent",
+    "ProviderEvent",
     "Rating",
     "SolverProfile",
     "Submission",

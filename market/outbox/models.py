@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.db.base import Base, BigId, IdMixin, JsonDoc, UTCDateTime, utcnow
@@ -26,3 +26,27 @@ class OutboxEvent(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxDelivery(Base):
+    """One handler's work for one event, done: a redelivered message finds it and stops."""
+
+    __tablename__ = "outbox_deliveries"
+
+    outbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("outbox_events.id"), primary_key=True)
+    handler: Mapped[str] = mapped_column(String(80), primary_key=True)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FailedJob(IdMixin, Base):
+    """A message that used up its retries: shown to admins, who can send it again."""
+
+    __tablename__ = "failed_jobs"
+    __table_args__ = (Index("ix_failed_jobs_open", "redriven_at", "id"),)
+
+    actor: Mapped[str] = mapped_column(String(80))
+    args: Mapped[list[Any]] = mapped_column(JsonDoc)
+    message_id: Mapped[str] = mapped_column(String(64))
+    error: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    redriven_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -239,6 +239,27 @@ class TaskService:
             uow.commit()
             return self._out(uow.session, task, user)
 
+    def close_bidding_at_deadline(self, task_id: int) -> bool:
+        """The scheduler's close: only a published task whose deadline has passed; idempotent."""
+        with UnitOfWork(self._sessions) as uow:
+            task = self.load_for_update(uow.session, task_id)
+            if task.status != TaskStatus.PUBLISHED or task.bid_deadline > utcnow():
+                return False
+            self._move(uow, None, task, "close_bidding", TaskStatus.BIDDING_CLOSED, TaskBiddingClosed(task_id=task.id))
+            uow.commit()
+            return True
+
+    def due_for_closing(self, limit: int = 500) -> list[int]:
+        with self._sessions() as s:
+            return list(
+                s.scalars(
+                    select(Task.id)
+                    .where(Task.status == TaskStatus.PUBLISHED, Task.bid_deadline <= utcnow())
+                    .order_by(Task.bid_deadline)
+                    .limit(limit)
+                )
+            )
+
     def cancel(self, user: CurrentUser, task_id: int, reason: str) -> TaskOut:
         with UnitOfWork(self._sessions) as uow:
             task = self._managed(uow.session, user, task_id)
@@ -520,9 +541,9 @@ def attachment_out(a: TaskAttachment) -> AttachmentOut:
 
 def check_upload(filename: str, content_type: str, data: bytes, max_bytes: int) -> None:
     """Size and type limits shared by task attachments and milestone deliverables."""
-    if not filename or len(filename) > 200:
+    if not filename or len(filename) > 200 or "\x00" in filename:
         raise InvalidInput(
-            "a file needs a name of at most 200 characters", field="file", rule="filename"
+            "a file needs a name of 1 to 200 characters, without NUL", field="file", rule="filename"
         )
     if content_type.split(";")[0].strip() not in ALLOWED_ATTACHMENT_TYPES:
         raise InvalidInput(

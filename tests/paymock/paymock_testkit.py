@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +16,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-from litestar import Litestar  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
 
 from paymock.app import PaymockRuntime, create_app  # noqa: E402
 from paymock.settings import PaymockSettings  # noqa: E402
+from tests.servers import serve  # noqa: E402, F401 - re-exported for the paymock tests
 
 SECRET = "sk_test_mock"
 AUTH = {"Authorization": f"Bearer {SECRET}"}
@@ -110,30 +107,6 @@ class AppFactory:
 
     def close(self) -> None:
         self._stack.close()
-
-
-@contextlib.contextmanager
-def serve(app: Litestar) -> Iterator[str]:
-    """Run ``app`` under uvicorn on a free localhost port; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @dataclass

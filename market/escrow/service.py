@@ -1,0 +1,386 @@
+"""Escrow per milestone: fund, release, refund, each exactly once, whatever fails.
+
+Each operation runs in three steps so that no database lock is held across the network:
+1. a short transaction checks the rule and marks the escrow as in flight;
+2. the provider call, with the deterministic idempotency key of (milestone, operation);
+3. a short transaction books the journal entry under the same key.
+A crash or retry anywhere replays step 2 (the provider answers with the same object) and
+step 3 finds the entry already booked: one provider movement, one ledger entry. Webhooks
+book through the same step 3, so whichever arrives first wins and the other is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from market.contracts.domain import ContractStatus
+from market.contracts.models import Contract, Milestone
+from market.errors import Conflict, NotFound
+from market.escrow import domain
+from market.escrow.domain import EntryKind, EscrowStatus, Posting
+from market.escrow.events import MilestoneFunded, MilestoneRefunded, MilestoneReleased
+from market.escrow.gateway import GatewayError, PaymentsGateway, idempotency_key, solver_destination
+from market.escrow.models import JournalEntry, JournalLine, MilestoneEscrow
+from market.settings import Settings
+from market.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EscrowSummary:
+    milestone_id: int
+    status: str
+    amount_minor: int
+    funded_minor: int
+    released_minor: int
+    refunded_minor: int
+
+
+class EscrowService:
+    def __init__(
+        self, sessions: sessionmaker[Session], settings: Settings, gateway: PaymentsGateway
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._gateway = gateway
+
+    # -- fund -------------------------------------------------------------------------------
+    def fund(self, milestone_id: int) -> str:
+        """Charge the poster for the milestone into escrow. Returns what happened."""
+        key = idempotency_key(milestone_id, "fund")
+        with UnitOfWork(self._sessions) as uow:
+            esc, milestone, contract = self._lock(uow.session, milestone_id)
+            if esc.funded_minor > 0:
+                return "already_funded"
+            if contract.status in (ContractStatus.CANCELLED, ContractStatus.COMPLETED):
+                return "contract_closed"
+            esc.status = EscrowStatus.FUNDING
+            uow.commit()
+            amount, org_id, contract_id = (
+                milestone.amount_minor,
+                contract.poster_org_id,
+                contract.id,
+            )
+        pi = self._gateway.charge(
+            amount_minor=amount,
+            key=key,
+            metadata={
+                "milestone_id": milestone_id,
+                "contract_id": contract_id,
+                "operation": "fund",
+                "org_id": org_id,
+            },
+        )
+        if pi.get("status") != "succeeded":
+            raise GatewayError(
+                f"payment {pi.get('id')} is {pi.get('status')}", code="payment_not_succeeded"
+            )
+        return self.book_fund(milestone_id, pi["id"], int(pi["amount"]))
+
+    def book_fund(self, milestone_id: int, payment_intent: str, amount: int) -> str:
+        with UnitOfWork(self._sessions) as uow:
+            s = uow.session
+            esc, _milestone, contract = self._lock(s, milestone_id)
+            if esc.funded_minor > 0:
+                return "already_funded"
+            if amount != esc.amount_minor:
+                raise Conflict(
+                    f"payment {payment_intent} is for {amount}, the milestone for {esc.amount_minor}",
+                    rule="amount_mismatch",
+                )
+            if not self._book(
+                s,
+                EntryKind.FUND,
+                idempotency_key(milestone_id, "fund"),
+                contract.id,
+                milestone_id,
+                payment_intent,
+                domain.fund_postings(contract.poster_org_id, contract.id, amount),
+            ):
+                return "already_funded"
+            esc.funded_minor = amount
+            esc.payment_intent_id = payment_intent
+            esc.status = domain.next_escrow_status(EscrowStatus(esc.status), "funded")
+            uow.record(
+                actor_id=None,
+                entity="milestone",
+                entity_id=milestone_id,
+                action="fund",
+                to_state=esc.status,
+                event=MilestoneFunded(
+                    contract_id=contract.id,
+                    milestone_id=milestone_id,
+                    amount_minor=amount,
+                    payment_intent=payment_intent,
+                ),
+                data={"payment_intent": payment_intent, "amount_minor": amount},
+            )
+            uow.commit()
+            return "funded"
+
+    # -- release and refund ---------------------------------------------------------------
+    def release(self, milestone_id: int, amount: int | None = None) -> str:
+        """Pay the solver `amount` (default: all that is held) less the platform fee."""
+        with UnitOfWork(self._sessions) as uow:
+            s = uow.session
+            esc, _m, contract = self._lock(s, milestone_id)
+            if self._booked(s, idempotency_key(milestone_id, "release")):
+                return "already_released"
+            held = esc.funded_minor - esc.released_minor - esc.refunded_minor
+            if amount is None and held == 0:
+                return "nothing_held"
+            amount = held if amount is None else amount
+            domain.check_can_settle(
+                esc.funded_minor, esc.released_minor, esc.refunded_minor, amount
+            )
+            esc.status = EscrowStatus.SETTLING
+            uow.commit()
+            contract_id, solver_id = contract.id, contract.solver_id
+        _lines, net = domain.release_postings(
+            contract_id, solver_id, amount, self._settings.platform_fee_bps
+        )
+        tr = self._gateway.transfer(
+            amount_minor=net,
+            destination=solver_destination(solver_id),
+            key=idempotency_key(milestone_id, "release"),
+            transfer_group=f"contract-{contract_id}",
+            metadata={
+                "milestone_id": milestone_id,
+                "contract_id": contract_id,
+                "operation": "release",
+                "gross_minor": amount,
+            },
+        )
+        return self.book_release(milestone_id, tr["id"], amount)
+
+    def book_release(self, milestone_id: int, transfer: str, amount: int) -> str:
+        with UnitOfWork(self._sessions) as uow:
+            s = uow.session
+            esc, _m, contract = self._lock(s, milestone_id)
+            lines, net = domain.release_postings(
+                contract.id, contract.solver_id, amount, self._settings.platform_fee_bps
+            )
+            if not self._book(
+                s,
+                EntryKind.RELEASE,
+                idempotency_key(milestone_id, "release"),
+                contract.id,
+                milestone_id,
+                transfer,
+                lines,
+            ):
+                return "already_released"
+            domain.check_can_settle(
+                esc.funded_minor, esc.released_minor, esc.refunded_minor, amount
+            )
+            esc.released_minor += amount
+            esc.status = (
+                domain.settled_status(esc.funded_minor, esc.released_minor, esc.refunded_minor)
+                or EscrowStatus.SETTLING
+            )
+            uow.record(
+                actor_id=None,
+                entity="milestone",
+                entity_id=milestone_id,
+                action="release",
+                to_state=esc.status,
+                event=MilestoneReleased(
+                    contract_id=contract.id,
+                    milestone_id=milestone_id,
+                    amount_minor=amount,
+                    to_solver_minor=net,
+                    fee_minor=amount - net,
+                    transfer=transfer,
+                ),
+                data={"transfer": transfer, "amount_minor": amount, "to_solver_minor": net},
+            )
+            uow.commit()
+            return "released"
+
+    def refund(self, milestone_id: int, amount: int | None = None) -> str:
+        """Return `amount` (default: all that is held) to the poster."""
+        with UnitOfWork(self._sessions) as uow:
+            s = uow.session
+            esc, _m, contract = self._lock(s, milestone_id)
+            if self._booked(s, idempotency_key(milestone_id, "refund")):
+                return "already_refunded"
+            held = esc.funded_minor - esc.released_minor - esc.refunded_minor
+            if amount is None and held == 0:
+                return "nothing_held"
+            amount = held if amount is None else amount
+            domain.check_can_settle(
+                esc.funded_minor, esc.released_minor, esc.refunded_minor, amount
+            )
+            esc.status = EscrowStatus.SETTLING
+            payment_intent = esc.payment_intent_id
+            contract_id = contract.id
+            uow.commit()
+        assert payment_intent is not None  # funded implies a payment
+        rf = self._gateway.refund(
+            payment_intent=payment_intent,
+            amount_minor=amount,
+            key=idempotency_key(milestone_id, "refund"),
+            metadata={
+                "milestone_id": milestone_id,
+                "contract_id": contract_id,
+                "operation": "refund",
+            },
+        )
+        return self.book_refund(milestone_id, rf["id"], amount)
+
+    def book_refund(self, milestone_id: int, refund: str, amount: int) -> str:
+        with UnitOfWork(self._sessions) as uow:
+            s = uow.session
+            esc, _m, contract = self._lock(s, milestone_id)
+            lines = domain.refund_postings(contract.poster_org_id, contract.id, amount)
+            if not self._book(
+                s,
+                EntryKind.REFUND,
+                idempotency_key(milestone_id, "refund"),
+                contract.id,
+                milestone_id,
+                refund,
+                lines,
+            ):
+                return "already_refunded"
+            domain.check_can_settle(
+                esc.funded_minor, esc.released_minor, esc.refunded_minor, amount
+            )
+            esc.refunded_minor += amount
+            esc.status = (
+                domain.settled_status(esc.funded_minor, esc.released_minor, esc.refunded_minor)
+                or EscrowStatus.SETTLING
+            )
+            uow.record(
+                actor_id=None,
+                entity="milestone",
+                entity_id=milestone_id,
+                action="refund",
+                to_state=esc.status,
+                event=MilestoneRefunded(
+                    contract_id=contract.id,
+                    milestone_id=milestone_id,
+                    amount_minor=amount,
+                    refund=refund,
+                ),
+                data={"refund": refund, "amount_minor": amount},
+            )
+            uow.commit()
+            return "refunded"
+
+    # -- queries ------------------------------------------------------------------------------
+    def balance(self, account: str) -> int:
+        with self._sessions() as s:
+            return int(
+                s.scalar(
+                    select(func.coalesce(func.sum(JournalLine.amount_minor), 0)).where(
+                        JournalLine.account == account
+                    )
+                )
+                or 0
+            )
+
+    def summary(self, contract_id: int) -> list[EscrowSummary]:
+        with self._sessions() as s:
+            rows = s.scalars(
+                select(MilestoneEscrow)
+                .where(MilestoneEscrow.contract_id == contract_id)
+                .order_by(MilestoneEscrow.milestone_id)
+            )
+            return [
+                EscrowSummary(
+                    r.milestone_id,
+                    r.status,
+                    r.amount_minor,
+                    r.funded_minor,
+                    r.released_minor,
+                    r.refunded_minor,
+                )
+                for r in rows
+            ]
+
+    # -- internals ----------------------------------------------------------------------------
+    @staticmethod
+    def _lock(s: Session, milestone_id: int) -> tuple[MilestoneEscrow, Milestone, Contract]:
+        """Lock order: contract, milestone, escrow (the contract service locks the same way)."""
+        contract_id = s.scalar(select(Milestone.contract_id).where(Milestone.id == milestone_id))
+        if contract_id is None:
+            raise NotFound("no such milestone", field="milestone_id")
+        contract = s.scalar(select(Contract).where(Contract.id == contract_id).with_for_update())
+        milestone = s.scalar(
+            select(Milestone).where(Milestone.id == milestone_id).with_for_update()
+        )
+        assert contract is not None and milestone is not None
+        esc = s.scalar(
+            select(MilestoneEscrow)
+            .where(MilestoneEscrow.milestone_id == milestone_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if esc is None:
+            esc = MilestoneEscrow(
+                milestone_id=milestone_id,
+                contract_id=contract_id,
+                status=EscrowStatus.UNFUNDED,
+                amount_minor=milestone.amount_minor,
+                funded_minor=0,
+                released_minor=0,
+                refunded_minor=0,
+            )
+            s.add(esc)
+            s.flush()
+        return esc, milestone, contract
+
+    @staticmethod
+    def _booked(s: Session, key: str) -> bool:
+        return bool(s.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == key)))
+
+    @staticmethod
+    def _book(
+        s: Session,
+        kind: EntryKind,
+        key: str,
+        contract_id: int,
+        milestone_id: int,
+        provider_object: str,
+        postings: list[Posting],
+    ) -> bool:
+        """Write the balanced entry once; False when its key (or provider object) is booked."""
+        if EscrowService._booked(s, key):
+            return False
+        entry = JournalEntry(
+            kind=kind,
+            idempotency_key=key,
+            contract_id=contract_id,
+            milestone_id=milestone_id,
+            provider_object=provider_object,
+        )
+        entry.lines = [
+            JournalLine(account=p.account, amount_minor=p.amount_minor)
+            for p in domain.check_balanced(postings)
+        ]
+        s.add(entry)
+        try:
+            with s.begin_nested():
+                s.flush()
+        except IntegrityError:
+            return False
+        return True
+
+
+def ledger_totals(s: Session) -> dict[str, Any]:
+    """The ledger's own checks: all lines sum to zero, and each entry does."""
+    total = s.scalar(select(func.coalesce(func.sum(JournalLine.amount_minor), 0))) or 0
+    unbalanced = s.scalars(
+        select(JournalLine.entry_id)
+        .group_by(JournalLine.entry_id)
+        .having(func.sum(JournalLine.amount_minor) != 0)
+    ).all()
+    return {"total": int(total), "unbalanced_entries": list(unbalanced)}

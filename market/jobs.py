@@ -1,0 +1,49 @@
+"""What background jobs need: the services, built once per worker process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from market.contracts.service import ContractService
+from market.db.engine import make_session_factory
+from market.escrow.gateway import PaymentsGateway
+from market.escrow.service import EscrowService
+from market.settings import Settings
+from market.tasks.service import TaskService
+
+
+@dataclass
+class JobContext:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    gateway: PaymentsGateway
+    escrow: EscrowService
+    tasks: TaskService
+    contracts: ContractService
+
+    def close(self) -> None:
+        self.gateway.close()
+
+
+def payments_base_url(settings: Settings) -> str:
+    """The provider's URL; in the embedded default, the mock mounted in our own server."""
+    return settings.payments_url or f"http://{settings.host}:{settings.port}/_paymock"
+
+
+def build_job_context(settings: Settings, engine: Engine, gateway: PaymentsGateway | None = None) -> JobContext:
+    # Importing the tasks modules registers their handlers.
+    import market.escrow.tasks  # noqa: F401
+
+    sessions = make_session_factory(engine)
+    gateway = gateway or PaymentsGateway(payments_base_url(settings), settings.payments_secret_key)
+    return JobContext(
+        settings=settings,
+        sessions=sessions,
+        gateway=gateway,
+        escrow=EscrowService(sessions, settings, gateway),
+        tasks=TaskService(sessions, settings),
+        contracts=ContractService(sessions, settings),
+    )

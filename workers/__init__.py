@@ -1,0 +1,1 @@
+"""Background work: the Dramatiq broker set-up, the actors, the relay and the scheduler."""
