@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from market.accounts.domain import CurrentUser, Role
 from market.accounts.service import AccountService
 from market.errors import DomainError, Forbidden, TooManyRequests, Unauthenticated
+from market.schemas import MAX_ID
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -179,5 +180,7 @@ def require_role(user: CurrentUser, *roles: Role) -> None:
 
 PageNumber = Annotated[int, Parameter(ge=1, le=100_000, description="1-based page number")]
 PageSize = Annotated[int, Parameter(ge=1, le=100, description="items per page (at most 100)")]
+# Path ids are bounded like body ids: an out-of-range id is a 400, not a database overflow.
+PathId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 
 JSON = MediaType.JSON

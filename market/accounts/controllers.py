@@ -18,7 +18,7 @@ from market.accounts.schemas import (
     UserOut,
 )
 from market.accounts.service import AccountService, organisation_out
-from market.http import bearer_token, require_role
+from market.http import PathId, bearer_token, require_role
 
 
 class AuthController(Controller):
@@ -71,7 +71,7 @@ class SolverController(Controller):
     tags = ["accounts"]
 
     @get("/{solver_id:int}", sync_to_thread=True)
-    def get_solver(self, solver_id: int, accounts: AccountService) -> SolverOut:
+    def get_solver(self, solver_id: PathId, accounts: AccountService) -> SolverOut:
         return accounts.get_solver(solver_id)
 
 

@@ -8,11 +8,11 @@ from msgspec import Meta
 
 from market.accounts.domain import Language, OrgKind, Role
 from market.catalogue import District, Industry
-from market.schemas import Email, Input, LongText, Name, Password, Tags, Title
+from market.schemas import NO_NUL, Email, Id, Input, LongText, Name, Password, Tags, Title
 
 
 class OrganisationInput(Input, kw_only=True):
-    name_zh: Annotated[str, Meta(min_length=1, max_length=200)]
+    name_zh: Annotated[str, Meta(min_length=1, max_length=200, pattern=NO_NUL)]
     name_en: Title = ""
     kind: OrgKind = OrgKind.ENTERPRISE
     district: District | None = None
@@ -33,7 +33,7 @@ class AdminCreateUserInput(Input, kw_only=True):
     display_name: Name
     role: Role
     language: Language = Language.ZH
-    org_id: int | None = None
+    org_id: Id | None = None
 
 
 class LoginInput(Input, kw_only=True):

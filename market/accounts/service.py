@@ -53,8 +53,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+MAX_EMAIL_LENGTH = 254
+
+
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    normal = email.strip().lower()
+    # Lower-casing can lengthen some letters (İ -> i̇): re-check against the column's limit.
+    if len(normal) > MAX_EMAIL_LENGTH:
+        raise InvalidInput(
+            f"the e-mail address is at most {MAX_EMAIL_LENGTH} characters",
+            field="email",
+            rule="length",
+        )
+    return normal
 
 
 def organisation_out(org: Organisation | None) -> OrganisationOut | None:

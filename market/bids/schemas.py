@@ -6,11 +6,20 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from market.schemas import AmountMinor, AwareDatetime, Comment, Input, LongText, Name, Title
+from market.schemas import (
+    NO_NUL,
+    AmountMinor,
+    AwareDatetime,
+    Comment,
+    Input,
+    LongText,
+    Name,
+    Title,
+)
 
 
 class MilestonePlanInput(Input, kw_only=True):
-    title: Annotated[str, Meta(min_length=1, max_length=200)]
+    title: Annotated[str, Meta(min_length=1, max_length=200, pattern=NO_NUL)]
     deliverable: Comment = ""
     amount_minor: AmountMinor
     due: AwareDatetime
@@ -32,7 +41,7 @@ class BidInput(Input, kw_only=True):
 
 
 class DeclineInput(Input, kw_only=True):
-    reason: Annotated[str, Meta(min_length=1, max_length=2_000)]
+    reason: Annotated[str, Meta(min_length=1, max_length=2_000, pattern=NO_NUL)]
 
 
 class AwardInput(Input, kw_only=True):

@@ -22,6 +22,7 @@ from market.contracts.schemas import (
 )
 from market.contracts.service import ContractService, UploadedFile
 from market.errors import InvalidInput
+from market.http import PathId
 
 MILESTONE = "/{contract_id:int}/milestones/{milestone_id:int}"
 
@@ -38,14 +39,14 @@ class ContractController(Controller):
 
     @get("/{contract_id:int}", sync_to_thread=True)
     def get_contract(
-        self, contract_id: int, user: CurrentUser, contracts: ContractService
+        self, contract_id: PathId, user: CurrentUser, contracts: ContractService
     ) -> ContractOut:
         return contracts.get(user, contract_id)
 
     @post("/{contract_id:int}/accept", status_code=HTTP_200_OK, sync_to_thread=True)
     def accept_contract(
         self,
-        contract_id: int,
+        contract_id: PathId,
         data: AcceptContractInput,
         user: CurrentUser,
         contracts: ContractService,
@@ -56,8 +57,8 @@ class ContractController(Controller):
     @post(f"{MILESTONE}/submissions", status_code=HTTP_201_CREATED)
     async def submit_deliverable(
         self,
-        contract_id: int,
-        milestone_id: int,
+        contract_id: PathId,
+        milestone_id: PathId,
         request: Request[Any, Any, Any],
         user: CurrentUser,
         contracts: ContractService,
@@ -90,13 +91,17 @@ class ContractController(Controller):
 
     @get(f"{MILESTONE}/submissions", sync_to_thread=True)
     def list_submissions(
-        self, contract_id: int, milestone_id: int, user: CurrentUser, contracts: ContractService
+        self,
+        contract_id: PathId,
+        milestone_id: PathId,
+        user: CurrentUser,
+        contracts: ContractService,
     ) -> list[SubmissionOut]:
         return contracts.submissions(user, contract_id, milestone_id)
 
     @get("/{contract_id:int}/files/{file_id:int}", sync_to_thread=True)
     def download_file(
-        self, contract_id: int, file_id: int, user: CurrentUser, contracts: ContractService
+        self, contract_id: PathId, file_id: PathId, user: CurrentUser, contracts: ContractService
     ) -> Response[bytes]:
         f, content = contracts.submission_file(user, contract_id, file_id)
         return Response(
@@ -110,15 +115,19 @@ class ContractController(Controller):
 
     @post(f"{MILESTONE}/accept", status_code=HTTP_200_OK, sync_to_thread=True)
     def accept_milestone(
-        self, contract_id: int, milestone_id: int, user: CurrentUser, contracts: ContractService
+        self,
+        contract_id: PathId,
+        milestone_id: PathId,
+        user: CurrentUser,
+        contracts: ContractService,
     ) -> ContractOut:
         return contracts.accept_milestone(user, contract_id, milestone_id)
 
     @post(f"{MILESTONE}/request-revision", status_code=HTTP_200_OK, sync_to_thread=True)
     def request_revision(
         self,
-        contract_id: int,
-        milestone_id: int,
+        contract_id: PathId,
+        milestone_id: PathId,
         data: RevisionInput,
         user: CurrentUser,
         contracts: ContractService,
@@ -128,8 +137,8 @@ class ContractController(Controller):
     @post(f"{MILESTONE}/disputes", status_code=HTTP_201_CREATED, sync_to_thread=True)
     def open_dispute(
         self,
-        contract_id: int,
-        milestone_id: int,
+        contract_id: PathId,
+        milestone_id: PathId,
         data: DisputeInput,
         user: CurrentUser,
         contracts: ContractService,
@@ -138,7 +147,7 @@ class ContractController(Controller):
 
     @post("/{contract_id:int}/ratings", status_code=HTTP_201_CREATED, sync_to_thread=True)
     def rate(
-        self, contract_id: int, data: RatingInput, user: CurrentUser, contracts: ContractService
+        self, contract_id: PathId, data: RatingInput, user: CurrentUser, contracts: ContractService
     ) -> RatingOut:
         """Rate the other party (1-5) once the contract is completed."""
         return contracts.rate(user, contract_id, data.score, data.comment)
@@ -158,7 +167,7 @@ class DisputeAdminController(Controller):
     @post("/{dispute_id:int}/resolve", status_code=HTTP_200_OK, sync_to_thread=True)
     def resolve(
         self,
-        dispute_id: int,
+        dispute_id: PathId,
         data: ResolveDisputeInput,
         user: CurrentUser,
         contracts: ContractService,

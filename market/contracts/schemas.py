@@ -7,7 +7,7 @@ import msgspec
 from msgspec import Meta
 
 from market.contracts.domain import DisputeOutcome
-from market.schemas import Comment, Input
+from market.schemas import NO_NUL, Comment, Input
 
 
 class AcceptContractInput(Input, kw_only=True):
@@ -17,11 +17,11 @@ class AcceptContractInput(Input, kw_only=True):
 
 
 class RevisionInput(Input, kw_only=True):
-    comment: Annotated[str, Meta(min_length=1, max_length=5_000)]
+    comment: Annotated[str, Meta(min_length=1, max_length=5_000, pattern=NO_NUL)]
 
 
 class DisputeInput(Input, kw_only=True):
-    reason: Annotated[str, Meta(min_length=1, max_length=5_000)]
+    reason: Annotated[str, Meta(min_length=1, max_length=5_000, pattern=NO_NUL)]
 
 
 class ResolveDisputeInput(Input, kw_only=True):

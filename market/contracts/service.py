@@ -45,7 +45,7 @@ from market.settings import Settings
 from market.tasks import domain as task_domain
 from market.tasks.domain import TaskStatus
 from market.tasks.events import TaskAwarded, TaskCompleted, TaskStarted
-from market.tasks.service import TaskService, can_manage, check_upload
+from market.tasks.service import TaskService, check_upload
 from market.uow import UnitOfWork
 
 OTHER_BID_DECLINED_REASON = "另一份投标已中标 / Another bid was awarded"
@@ -170,9 +170,11 @@ class ContractService:
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
             bid, task = BidService.load_for_update(s, bid_id)
-            if not can_manage(user, task):
-                if bid.solver_id == user.id:
-                    raise Forbidden("only the poster awards", rule="owner")
+            # Awarding commits the posting organisation's money and IP terms: its own
+            # posters and officials decide, not a platform admin.
+            if not (user.can_post and user.org_id == task.org_id):
+                if bid.solver_id == user.id or user.is_admin:
+                    raise Forbidden("only the posting organisation awards", rule="owner")
                 raise NotFound("no such bid", field="bid_id")
             task_target = task_domain.next_status(TaskStatus(task.status), "award")
             bid_target = bid_domain.next_status(BidStatus(bid.status), "award")

@@ -11,8 +11,9 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from market.accounts.domain import CurrentUser
 from market.catalogue import District, Industry, Zone
-from market.http import PageNumber, PageSize
-from market.schemas import Page
+from market.errors import InvalidInput
+from market.http import PageNumber, PageSize, PathId
+from market.schemas import MAX_ID, NO_NUL, Page
 from market.tasks.domain import BiddingMode, TaskStatus
 from market.tasks.schemas import (
     AttachmentOut,
@@ -40,14 +41,14 @@ class TaskController(Controller):
         industry: Industry | None = None,
         district: District | None = None,
         zone: Zone | None = None,
-        skill: Annotated[str | None, Parameter(max_length=60)] = None,
+        skill: Annotated[str | None, Parameter(max_length=60, pattern=NO_NUL)] = None,
         min_budget: Amount | None = None,
         max_budget: Amount | None = None,
         trl: Annotated[int | None, Parameter(ge=1, le=9)] = None,
         bidding_mode: BiddingMode | None = None,
-        q: Annotated[str | None, Parameter(max_length=100)] = None,
+        q: Annotated[str | None, Parameter(max_length=100, pattern=NO_NUL)] = None,
         mine: bool = False,
-        org_id: Annotated[int | None, Parameter(ge=1)] = None,
+        org_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
         sort: Annotated[
             str, Parameter(description=f"one of {', '.join(SORTS)}", max_length=20)
         ] = "-published_at",
@@ -79,19 +80,19 @@ class TaskController(Controller):
 
     @get("/{task_id:int}", sync_to_thread=True)
     def get_task(
-        self, task_id: int, tasks: TaskService, optional_user: CurrentUser | None
+        self, task_id: PathId, tasks: TaskService, optional_user: CurrentUser | None
     ) -> TaskOut:
         return tasks.get(optional_user, task_id)
 
     @patch("/{task_id:int}", sync_to_thread=True, security=[{"bearer": []}])
     def edit_task(
-        self, task_id: int, data: TaskPatch, user: CurrentUser, tasks: TaskService
+        self, task_id: PathId, data: TaskPatch, user: CurrentUser, tasks: TaskService
     ) -> TaskOut:
         """Edit a task; once bids exist, no budget cut, no earlier deadline, no change of terms."""
         return tasks.edit(user, task_id, data)
 
     @post("/{task_id:int}/publish", status_code=200, sync_to_thread=True, security=[{"bearer": []}])
-    def publish_task(self, task_id: int, user: CurrentUser, tasks: TaskService) -> TaskOut:
+    def publish_task(self, task_id: PathId, user: CurrentUser, tasks: TaskService) -> TaskOut:
         return tasks.publish(user, task_id)
 
     @post(
@@ -100,17 +101,17 @@ class TaskController(Controller):
         sync_to_thread=True,
         security=[{"bearer": []}],
     )
-    def close_bidding(self, task_id: int, user: CurrentUser, tasks: TaskService) -> TaskOut:
+    def close_bidding(self, task_id: PathId, user: CurrentUser, tasks: TaskService) -> TaskOut:
         return tasks.close_bidding(user, task_id)
 
     @post("/{task_id:int}/cancel", status_code=200, sync_to_thread=True, security=[{"bearer": []}])
     def cancel_task(
-        self, task_id: int, data: CancelInput, user: CurrentUser, tasks: TaskService
+        self, task_id: PathId, data: CancelInput, user: CurrentUser, tasks: TaskService
     ) -> TaskOut:
         return tasks.cancel(user, task_id, data.reason)
 
     @post("/{task_id:int}/nda", status_code=200, sync_to_thread=True, security=[{"bearer": []}])
-    def accept_nda(self, task_id: int, user: CurrentUser, tasks: TaskService) -> TaskOut:
+    def accept_nda(self, task_id: PathId, user: CurrentUser, tasks: TaskService) -> TaskOut:
         """Accept the task's NDA: its details and files become visible to the caller."""
         return tasks.accept_nda(user, task_id)
 
@@ -122,20 +123,28 @@ class TaskController(Controller):
     )
     def add_attachment(
         self,
-        task_id: int,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        task_id: PathId,
+        data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
         user: CurrentUser,
         tasks: TaskService,
     ) -> AttachmentOut:
-        """Attach a file (PDF, image, text, CSV, ZIP or Office; size limit in settings)."""
-        content = data.file.read()
-        return tasks.add_attachment(user, task_id, data.filename, data.content_type, content)
+        """Attach one file part (PDF, image, text, CSV, ZIP or Office; size limit in settings)."""
+        # A dict, not a bare UploadFile: Litestar fails with a 500 on a form without a file part.
+        if len(data) != 1:
+            raise InvalidInput(
+                "send exactly one file part",
+                field="file",
+                rule="required" if not data else "one_file",
+            )
+        upload = next(iter(data.values()))
+        content = upload.file.read()
+        return tasks.add_attachment(user, task_id, upload.filename, upload.content_type, content)
 
     @get("/{task_id:int}/attachments/{attachment_id:int}", sync_to_thread=True)
     def download_attachment(
         self,
-        task_id: int,
-        attachment_id: int,
+        task_id: PathId,
+        attachment_id: PathId,
         tasks: TaskService,
         optional_user: CurrentUser | None,
     ) -> Response[bytes]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -50,6 +50,10 @@ TRANSITIONS: dict[str, tuple[frozenset[TaskStatus], TaskStatus]] = {
     ),
 }
 
+# How far ahead a delivery deadline may lie (as a bid's duration_days, ten years). It also
+# keeps every deadline, and every milestone due date bounded by it, convertible to UTC.
+MAX_HORIZON = timedelta(days=3650)
+
 PUBLIC_STATUSES = frozenset(TaskStatus) - {TaskStatus.DRAFT}
 EDITABLE_STATUSES = frozenset({TaskStatus.DRAFT, TaskStatus.PUBLISHED, TaskStatus.BIDDING_CLOSED})
 # Changing these after bids exist would change the deal bidders priced.
@@ -77,6 +81,12 @@ def check_schedule(
             "the delivery deadline must come after the bid deadline",
             field=f"{field_prefix}delivery_deadline",
             rule="after_bid_deadline",
+        )
+    if delivery_deadline > now + MAX_HORIZON:
+        raise InvalidInput(
+            "the delivery deadline is at most ten years ahead",
+            field=f"{field_prefix}delivery_deadline",
+            rule="horizon",
         )
 
 

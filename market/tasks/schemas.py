@@ -7,7 +7,17 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from market.catalogue import District, Industry, Zone
-from market.schemas import AmountMinor, AwareDatetime, Input, LongText, Summary, Tags, Title, Trl
+from market.schemas import (
+    NO_NUL,
+    AmountMinor,
+    AwareDatetime,
+    Input,
+    LongText,
+    Summary,
+    Tags,
+    Title,
+    Trl,
+)
 from market.tasks.domain import BiddingMode, Confidentiality, IpTerms
 
 
@@ -56,7 +66,7 @@ class TaskPatch(Input, kw_only=True):
 
 
 class CancelInput(Input, kw_only=True):
-    reason: Annotated[str, Meta(min_length=1, max_length=1_000)]
+    reason: Annotated[str, Meta(min_length=1, max_length=1_000, pattern=NO_NUL)]
 
 
 class AttachmentOut(msgspec.Struct):

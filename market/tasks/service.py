@@ -10,12 +10,12 @@ import msgspec
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from market.accounts.domain import CurrentUser
+from market.accounts.domain import CurrentUser, Role
 from market.accounts.models import Organisation
 from market.bids.domain import LIVE_BID_STATUSES
 from market.bids.models import Bid
 from market.db.base import utcnow
-from market.errors import Forbidden, InvalidInput, NotFound
+from market.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from market.schemas import Page
 from market.settings import Settings
 from market.tasks import domain
@@ -151,6 +151,7 @@ class TaskService:
         domain.check_trl(data.trl_current, data.trl_target)
         domain.check_schedule(data.bid_deadline, data.delivery_deadline, utcnow())
         with UnitOfWork(self._sessions) as uow:
+            self._check_official_district(uow.session, user, data.district)
             values = msgspec.structs.asdict(data)
             task = Task(
                 org_id=user.org_id, created_by_id=user.id, status=TaskStatus.DRAFT, **values
@@ -200,6 +201,8 @@ class TaskService:
                 domain.check_schedule(merged["bid_deadline"], merged["delivery_deadline"], utcnow())
             for k, v in changes.items():
                 setattr(task, k, _clean_skills(v) if k == "required_skills" else v)
+            if "district" in changes:
+                self._check_official_district(uow.session, user, changes["district"])
             if "required_skills" in changes:
                 _sync_skills(uow.session, task)
             task.updated_at = utcnow()
@@ -277,6 +280,10 @@ class TaskService:
             return self._out(uow.session, task, user)
 
     def accept_nda(self, user: CurrentUser, task_id: int) -> TaskOut:
+        # The NDA is what a solver signs to see the details before bidding; other
+        # posters and officials have no business with a competitor's confidential brief.
+        if user.role is not Role.SOLVER:
+            raise Forbidden("only solvers accept a task's NDA", rule="role")
         with UnitOfWork(self._sessions) as uow:
             task = uow.session.get(Task, task_id)
             if task is None or not self.visible_to(task, user):
@@ -295,9 +302,9 @@ class TaskService:
     def add_attachment(
         self, user: CurrentUser, task_id: int, filename: str, content_type: str, data: bytes
     ) -> AttachmentOut:
-        check_upload(filename, content_type, data, self._settings.max_attachment_bytes)
         with UnitOfWork(self._sessions) as uow:
             task = self._managed(uow.session, user, task_id)
+            check_upload(filename, content_type, data, self._settings.max_attachment_bytes)
             if TaskStatus(task.status) not in domain.EDITABLE_STATUSES:
                 raise domain.IllegalTransition("task", task.status, "attach files to")
             count = uow.session.scalar(
@@ -340,6 +347,8 @@ class TaskService:
             if task is None or not self.visible_to(task, user):
                 raise NotFound("no such task", field="task_id")
             if not self.details_visible(s, task, user):
+                if user is None:
+                    raise Unauthenticated("log in and accept the NDA to see this task's files")
                 raise Forbidden("accept the NDA to see this task's files", rule="nda_required")
             att = s.get(TaskAttachment, attachment_id)
             if att is None or att.task_id != task.id:
@@ -361,7 +370,9 @@ class TaskService:
             Organisation, Organisation.id == Task.org_id
         )
         if f.mine:
-            if user is None or user.org_id is None or not user.can_post:
+            if user is None:
+                raise Unauthenticated("log in to list your organisation's tasks", field="mine")
+            if user.org_id is None or not user.can_post:
                 raise Forbidden(
                     "'mine' lists the tasks of the caller's organisation", field="mine", rule="role"
                 )
@@ -434,6 +445,19 @@ class TaskService:
                 raise NotFound("no such task", field="task_id")
             raise Forbidden("only the posting organisation manages this task", rule="owner")
         return task
+
+    @staticmethod
+    def _check_official_district(session: Session, user: CurrentUser, district: str) -> None:
+        """An official publishes key tasks for their own district only."""
+        if user.role is not Role.OFFICIAL:
+            return
+        org = session.get(Organisation, user.org_id)
+        if org is not None and org.district and org.district != district:
+            raise InvalidInput(
+                f"an official of {org.district} posts tasks for that district",
+                field="district",
+                rule="own_district",
+            )
 
     @staticmethod
     def _has_live_bids(session: Session, task_id: int) -> bool:

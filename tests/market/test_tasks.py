@@ -128,3 +128,13 @@ def test_attachment_limits(api: Api) -> None:
     assert r.status_code == 201
     got = c.get(f"{url}/{r.json()['id']}", headers=poster.headers)
     assert got.content == b"%PDF ok" and "UTF-8''%E8%A7%84" in got.headers["content-disposition"]
+
+
+def test_an_official_posts_for_their_own_district_only(api: Api) -> None:
+    admin = api.admin()
+    official = api.official(admin, district="haimen")
+    r = api.c.post("/tasks", json=task_payload(district="qidong", zone=None), headers=official.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "district"
+    task = api.published_task(official, district="haimen", zone="haimen_biomedicine", industry="biomedicine")
+    r = api.c.patch(f"/tasks/{task['id']}", json={"district": "rudong"}, headers=official.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "own_district"
