@@ -33,7 +33,9 @@ def payments_base_url(settings: Settings) -> str:
     return settings.payments_url or f"http://{settings.host}:{settings.port}/_paymock"
 
 
-def build_job_context(settings: Settings, engine: Engine, gateway: PaymentsGateway | None = None) -> JobContext:
+def build_job_context(
+    settings: Settings, engine: Engine, gateway: PaymentsGateway | None = None
+) -> JobContext:
     # Importing the tasks modules registers their handlers.
     import market.escrow.tasks  # noqa: F401
 

@@ -33,6 +33,8 @@ class Settings:
     payments_secret_key: str = "sk_test_mock"  # noqa: S105 - the mock's public test key
     payments_webhook_secret: str = "whsec_mock"  # noqa: S105 - the mock's public test secret
     payments_webhook_tolerance_s: int = 300
+    # Prefix of every idempotency key sent to the provider: unique per installation.
+    payments_key_namespace: str = "market"
     # Background work: "embedded" (a worker in the server process), "redis" or "rabbitmq".
     broker: str = "embedded"
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -67,6 +69,7 @@ class Settings:
             payments_secret_key=os.environ.get("MARKET_PAYMENTS_SECRET_KEY", "sk_test_mock"),
             payments_webhook_secret=os.environ.get("MARKET_PAYMENTS_WEBHOOK_SECRET", "whsec_mock"),
             payments_webhook_tolerance_s=_int("MARKET_PAYMENTS_WEBHOOK_TOLERANCE_S", 300),
+            payments_key_namespace=os.environ.get("MARKET_PAYMENTS_KEY_NAMESPACE", "market"),
             broker=os.environ.get("MARKET_BROKER", "embedded"),
             redis_url=os.environ.get("MARKET_REDIS_URL", "redis://127.0.0.1:6379/0"),
             rabbitmq_url=os.environ.get(

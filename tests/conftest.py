@@ -6,7 +6,9 @@ its own database, migrated with Alembic, and every test starts from empty tables
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,12 @@ from market.app import create_app
 from market.db.engine import make_engine
 from market.db.migrate import upgrade
 from market.db.models import Base
+from market.escrow.gateway import PaymentsGateway
+from market.jobs import JobContext, build_job_context
+from market.outbox.dispatch import drain
 from market.settings import Settings
 from tests.helpers import Api
+from tests.servers import Provider, payment_provider
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -80,23 +86,77 @@ def _empty_tables(engine: Engine) -> None:
                 conn.execute(text(f"DELETE FROM {name}"))
 
 
+@pytest.fixture(scope="session")
+def shared_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
+    with payment_provider(tmp_path_factory.mktemp("paymock") / "paymock.db") as p:
+        yield p
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=database_url, argon2_profile="CHEAPEST")
+def provider(shared_provider: Provider) -> Provider:
+    """The payment provider the app pays through (tests that count money use a fresh one)."""
+    return shared_provider
+
+
+def make_settings(database_url: str, data_dir: Path, provider: Provider) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        argon2_profile="CHEAPEST",
+        payments_url=provider.url,
+        payments_secret_key=Provider.SECRET,
+        # The shared provider outlives each test's emptied database: keep keys apart.
+        payments_key_namespace=f"test-{uuid.uuid4().hex[:12]}",
+    )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, provider: Provider) -> Settings:
+    return make_settings(database_url, tmp_path, provider)
 
 
 @pytest.fixture
 def app(engine: Engine, settings: Settings) -> Any:
     _empty_tables(engine)
-    return create_app(settings, engine)
+    return create_app(settings, engine, background=False)
+
+
+@contextlib.contextmanager
+def open_client(app: Any, settings: Settings, engine: Engine, provider: Provider) -> Iterator[tuple[TestClient[Any], JobContext]]:
+    """The API, with the background work done right after each write, as a prompt worker
+    would: tests then see the funded escrow, the released money, and so on."""
+    gateway = PaymentsGateway(provider.url, Provider.SECRET, backoff_base_s=0.01, backoff_max_s=0.05)
+    jobs = build_job_context(settings, engine, gateway)
+
+    def run_background_work(response: Any) -> None:
+        if response.request.method != "GET":
+            drain(jobs)
+
+    try:
+        with TestClient(app) as c:
+            c.event_hooks["response"].append(run_background_work)
+            yield c, jobs
+    finally:
+        jobs.close()
 
 
 @pytest.fixture
-def client(app: Any) -> Iterator[TestClient[Any]]:
-    with TestClient(app) as c:
-        yield c
+def client_and_jobs(app: Any, settings: Settings, engine: Engine, provider: Provider) -> Iterator[tuple[TestClient[Any], JobContext]]:
+    with open_client(app, settings, engine, provider) as pair:
+        yield pair
 
 
 @pytest.fixture
-def api(client: TestClient[Any]) -> Api:
-    return Api(client)
+def client(client_and_jobs: tuple[TestClient[Any], JobContext]) -> TestClient[Any]:
+    return client_and_jobs[0]
+
+
+@pytest.fixture
+def jobs(client_and_jobs: tuple[TestClient[Any], JobContext]) -> JobContext:
+    """The background jobs' context, paying through the test provider."""
+    return client_and_jobs[1]
+
+
+@pytest.fixture
+def api(client: TestClient[Any], jobs: JobContext) -> Api:
+    return Api(client, jobs)

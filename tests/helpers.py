@@ -82,8 +82,9 @@ def bid_payload(price: int = 30_000_000, parts: int = 2, **overrides: Any) -> di
 
 
 class Api:
-    def __init__(self, client: TestClient[Any]) -> None:
+    def __init__(self, client: TestClient[Any], jobs: Any = None) -> None:
         self.c = client
+        self.jobs = jobs
 
     # -- actors ---------------------------------------------------------------------------
     def login(self, email: str, password: str = PASSWORD) -> Actor:

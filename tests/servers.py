@@ -34,3 +34,38 @@ def serve(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+class Provider:
+    """The payment mock as the tests see it: its URL, and what money it moved."""
+
+    SECRET = "sk_test_mock"
+
+    def __init__(self, url: str, app: Any) -> None:
+        import httpx
+
+        self.url = url
+        self.app = app
+        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {self.SECRET}"})
+
+    def movements(self) -> dict[str, Any]:
+        return self.http.get("/v1/_mock/movements").json()  # type: ignore[no-any-return]
+
+    def balance(self) -> int:
+        return int(self.http.get("/v1/balance").json()["available"][0]["amount"])
+
+
+@contextlib.contextmanager
+def payment_provider(db_path: Any, **overrides: Any) -> Iterator[Provider]:
+    """A fresh payment mock with its own SQLite database, served on localhost."""
+    from paymock.app import create_app
+    from paymock.settings import PaymockSettings
+
+    settings = PaymockSettings(database_url=f"sqlite:///{db_path}", webhook_worker=False, secret_key=Provider.SECRET, **overrides)
+    app = create_app(settings)
+    with serve(app) as url:
+        p = Provider(url, app)
+        try:
+            yield p
+        finally:
+            p.http.close()

@@ -299,7 +299,10 @@ class BidService:
             raise NotFound("no such bid", field="bid_id")
         task = TaskService.load_for_update(s, task_id)
         bid = s.scalar(
-            select(Bid).where(Bid.id == bid_id).with_for_update().execution_options(populate_existing=True)
+            select(Bid)
+            .where(Bid.id == bid_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         assert bid is not None  # bids are never deleted
         return bid, task

@@ -11,9 +11,11 @@ from market.accounts.domain import CurrentUser
 from market.contracts.domain import DisputeStatus
 from market.contracts.schemas import (
     AcceptContractInput,
+    CancelContractInput,
     ContractOut,
     DisputeInput,
     DisputeOut,
+    EscrowOut,
     RatingInput,
     RatingOut,
     ResolveDisputeInput,
@@ -53,6 +55,35 @@ class ContractController(Controller):
     ) -> ContractOut:
         """The awarded solver accepts the IP and NDA terms; work starts."""
         return contracts.accept(user, contract_id, data.accept_terms)
+
+    @post("/{contract_id:int}/cancel", status_code=HTTP_200_OK, sync_to_thread=True)
+    def cancel_contract(
+        self,
+        contract_id: PathId,
+        data: CancelContractInput,
+        user: CurrentUser,
+        contracts: ContractService,
+    ) -> ContractOut:
+        """The poster cancels before the remaining work is delivered; held money goes back."""
+        return contracts.cancel(user, contract_id, data.reason)
+
+    @get("/{contract_id:int}/escrow", sync_to_thread=True)
+    def contract_escrow(
+        self, contract_id: PathId, user: CurrentUser, contracts: ContractService
+    ) -> list[EscrowOut]:
+        """What is held, released and refunded for each milestone."""
+        return contracts.escrow(user, contract_id)
+
+    @post(f"{MILESTONE}/fund", status_code=HTTP_200_OK, sync_to_thread=True)
+    def fund_milestone(
+        self,
+        contract_id: PathId,
+        milestone_id: PathId,
+        user: CurrentUser,
+        contracts: ContractService,
+    ) -> ContractOut:
+        """Ask for a milestone's money again (after a declined payment)."""
+        return contracts.request_funding(user, contract_id, milestone_id)
 
     @post(f"{MILESTONE}/submissions", status_code=HTTP_201_CREATED)
     async def submit_deliverable(

@@ -9,7 +9,8 @@ from market.errors import IllegalTransition, InvalidInput
 
 
 class ContractStatus(StrEnum):
-    PENDING_ACCEPTANCE = "pending_acceptance"  # awarded; the solver has not accepted yet
+    AWAITING_FUNDING = "awaiting_funding"  # awarded; the first milestone's money is on its way
+    PENDING_ACCEPTANCE = "pending_acceptance"  # funded; the solver has not accepted yet
     ACTIVE = "active"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
@@ -22,6 +23,7 @@ class MilestoneStatus(StrEnum):
     ACCEPTED = "accepted"
     DISPUTED = "disputed"
     RESOLVED = "resolved"  # by an admin's dispute decision
+    CANCELLED = "cancelled"  # with the contract, before any work on it was submitted
 
 
 class DisputeStatus(StrEnum):
@@ -50,7 +52,17 @@ MILESTONE_TRANSITIONS: dict[str, tuple[frozenset[MilestoneStatus], MilestoneStat
         MilestoneStatus.DISPUTED,
     ),
     "resolve": (frozenset({MilestoneStatus.DISPUTED}), MilestoneStatus.RESOLVED),
+    "cancel": (
+        frozenset({MilestoneStatus.OPEN, MilestoneStatus.REVISION_REQUESTED}),
+        MilestoneStatus.CANCELLED,
+    ),
 }
+
+# Work under review must be decided (accepted, revised or disputed) before cancelling.
+IN_REVIEW = frozenset({MilestoneStatus.SUBMITTED, MilestoneStatus.DISPUTED})
+OPEN_CONTRACTS = frozenset(
+    {ContractStatus.AWAITING_FUNDING, ContractStatus.PENDING_ACCEPTANCE, ContractStatus.ACTIVE}
+)
 
 FINISHED_MILESTONES = frozenset({MilestoneStatus.ACCEPTED, MilestoneStatus.RESOLVED})
 

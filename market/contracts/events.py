@@ -61,3 +61,18 @@ class DisputeResolved(ContractEvent, frozen=True):
 class RatingGiven(ContractEvent, frozen=True):
     rating_id: int
     score: int
+
+
+class ContractFunded(ContractEvent, frozen=True):
+    """The first milestone is in escrow: the award is complete, the solver may accept."""
+
+
+class ContractCancelled(ContractEvent, frozen=True):
+    task_id: int
+    reason: str
+    # Milestones whose escrow (if any) goes back to the poster.
+    milestone_ids: list[int]
+
+
+class MilestoneFundingRequested(ContractEvent, frozen=True):
+    milestone_id: int

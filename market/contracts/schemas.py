@@ -16,6 +16,19 @@ class AcceptContractInput(Input, kw_only=True):
     accept_terms: bool
 
 
+class CancelContractInput(Input, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=2_000)]
+
+
+class EscrowOut(msgspec.Struct):
+    milestone_id: int
+    status: str
+    amount_minor: int
+    funded_minor: int
+    released_minor: int
+    refunded_minor: int
+
+
 class RevisionInput(Input, kw_only=True):
     comment: Annotated[str, Meta(min_length=1, max_length=5_000, pattern=NO_NUL)]
 

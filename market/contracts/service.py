@@ -21,10 +21,13 @@ from market.contracts.domain import ContractStatus, DisputeOutcome, DisputeStatu
 from market.contracts.events import (
     ContractAccepted,
     ContractAwarded,
+    ContractCancelled,
     ContractCompleted,
+    ContractFunded,
     DisputeOpened,
     DisputeResolved,
     MilestoneAccepted,
+    MilestoneFundingRequested,
     MilestoneRevisionRequested,
     MilestoneSubmitted,
     RatingGiven,
@@ -33,6 +36,7 @@ from market.contracts.models import Contract, Dispute, Milestone, Rating, Submis
 from market.contracts.schemas import (
     ContractOut,
     DisputeOut,
+    EscrowOut,
     MilestoneOut,
     RatingOut,
     ResolveDisputeInput,
@@ -41,10 +45,11 @@ from market.contracts.schemas import (
 )
 from market.db.base import utcnow
 from market.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
+from market.escrow.models import MilestoneEscrow
 from market.settings import Settings
 from market.tasks import domain as task_domain
 from market.tasks.domain import TaskStatus
-from market.tasks.events import TaskAwarded, TaskCompleted, TaskStarted
+from market.tasks.events import TaskAwarded, TaskCancelled, TaskCompleted, TaskStarted
 from market.tasks.service import TaskService, check_upload
 from market.uow import UnitOfWork
 
@@ -184,7 +189,7 @@ class ContractService:
                 bid_id=bid.id,
                 poster_org_id=task.org_id,
                 solver_id=bid.solver_id,
-                status=ContractStatus.PENDING_ACCEPTANCE,
+                status=ContractStatus.AWAITING_FUNDING,
                 price_minor=bid.price_minor,
                 ip_terms=task.ip_terms,
                 confidentiality=task.confidentiality,
@@ -299,6 +304,12 @@ class ContractService:
             contract = self._load_for_update(s, contract_id)
             if contract.solver_id != user.id:
                 self._deny(s, user, contract, "only the awarded solver accepts the contract")
+            if contract.status == ContractStatus.AWAITING_FUNDING:
+                raise Conflict(
+                    "the first milestone is not funded yet; the contract opens once it is",
+                    field="contract_id",
+                    rule="awaiting_funding",
+                )
             if contract.status != ContractStatus.PENDING_ACCEPTANCE:
                 raise IllegalTransition("contract", contract.status, "accept")
             task = TaskService.load_for_update(s, contract.task_id)
@@ -350,7 +361,9 @@ class ContractService:
                 "the note is at most 20000 characters", field="note", rule="max_length"
             )
         if "\x00" in note:
-            raise InvalidInput("the note cannot contain NUL characters", field="note", rule="pattern")
+            raise InvalidInput(
+                "the note cannot contain NUL characters", field="note", rule="pattern"
+            )
         if not files and not note.strip():
             raise InvalidInput(
                 "a submission needs a note or at least one file", field="files", rule="non_empty"
@@ -370,6 +383,12 @@ class ContractService:
                 self._deny(s, user, contract, "only the contracted solver submits deliverables")
             self._ensure_active(contract)
             target = domain.next_milestone_status(MilestoneStatus(milestone.status), "submit")
+            if not self._funded(s, milestone.id):
+                raise Conflict(
+                    "this milestone's money is not in escrow yet; work starts once it is",
+                    field="milestone_id",
+                    rule="milestone_not_funded",
+                )
             version = (
                 s.scalar(
                     select(func.max(Submission.version)).where(
@@ -439,13 +458,22 @@ class ContractService:
         """
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
-            contract_id = s.scalar(select(Milestone.contract_id).where(Milestone.id == milestone_id))
+            contract_id = s.scalar(
+                select(Milestone.contract_id).where(Milestone.id == milestone_id)
+            )
             if contract_id is None:
                 return False
             contract, milestone = self._milestone_for_update(s, contract_id, milestone_id)
-            if milestone.status != MilestoneStatus.SUBMITTED or contract.status != ContractStatus.ACTIVE:
+            if (
+                milestone.status != MilestoneStatus.SUBMITTED
+                or contract.status != ContractStatus.ACTIVE
+            ):
                 return False
-            latest = s.scalar(select(func.max(Submission.submitted_at)).where(Submission.milestone_id == milestone.id))
+            latest = s.scalar(
+                select(func.max(Submission.submitted_at)).where(
+                    Submission.milestone_id == milestone.id
+                )
+            )
             if latest is None or latest + review_window > utcnow():
                 return False
             self._accept(uow, None, contract, milestone, auto=True)
@@ -463,13 +491,21 @@ class ContractService:
                 s.scalars(
                     select(Milestone.id)
                     .join(latest, latest.c.milestone_id == Milestone.id)
-                    .where(Milestone.status == MilestoneStatus.SUBMITTED, latest.c.at <= utcnow() - review_window)
+                    .where(
+                        Milestone.status == MilestoneStatus.SUBMITTED,
+                        latest.c.at <= utcnow() - review_window,
+                    )
                     .limit(limit)
                 )
             )
 
     def _accept(
-        self, uow: UnitOfWork, actor_id: int | None, contract: Contract, milestone: Milestone, auto: bool = False
+        self,
+        uow: UnitOfWork,
+        actor_id: int | None,
+        contract: Contract,
+        milestone: Milestone,
+        auto: bool = False,
     ) -> None:
         self._ensure_active(contract)
         target = domain.next_milestone_status(MilestoneStatus(milestone.status), "accept")
@@ -520,6 +556,149 @@ class ContractService:
             uow.commit()
             s.refresh(contract)
             return contract_out(contract)
+
+    # -- funding and cancellation ---------------------------------------------------------
+    def request_funding(
+        self, user: CurrentUser, contract_id: int, milestone_id: int
+    ) -> ContractOut:
+        """Ask again for a milestone's money (after a declined payment, say)."""
+        with UnitOfWork(self._sessions) as uow:
+            s = uow.session
+            contract, milestone = self._milestone_for_update(s, contract_id, milestone_id)
+            self._require_poster(s, user, contract)
+            if contract.status not in domain.OPEN_CONTRACTS:
+                raise IllegalTransition("contract", contract.status, "fund")
+            if milestone.status != MilestoneStatus.OPEN or self._funded(s, milestone.id):
+                raise Conflict(
+                    "this milestone is funded or past funding",
+                    field="milestone_id",
+                    rule="already_funded",
+                )
+            uow.record(
+                actor_id=user.id,
+                entity="milestone",
+                entity_id=milestone.id,
+                action="request_funding",
+                event=MilestoneFundingRequested(contract_id=contract.id, milestone_id=milestone.id),
+            )
+            uow.commit()
+            return contract_out(contract)
+
+    def cancel(self, user: CurrentUser, contract_id: int, reason: str) -> ContractOut:
+        """The poster cancels; money held for undelivered milestones goes back to them."""
+        with UnitOfWork(self._sessions) as uow:
+            s = uow.session
+            contract = self._load_for_update(s, contract_id)
+            self._require_poster(s, user, contract)
+            if contract.status not in domain.OPEN_CONTRACTS:
+                raise IllegalTransition("contract", contract.status, "cancel")
+            milestones = s.scalars(
+                select(Milestone)
+                .where(Milestone.contract_id == contract.id)
+                .order_by(Milestone.seq)
+                .with_for_update()
+            ).all()
+            if any(MilestoneStatus(m.status) in domain.IN_REVIEW for m in milestones):
+                raise Conflict(
+                    "a delivered milestone is under review or dispute; decide it first",
+                    field="contract_id",
+                    rule="work_in_review",
+                )
+            task = TaskService.load_for_update(s, contract.task_id)
+            cancelled = []
+            for m in milestones:
+                if m.status in (MilestoneStatus.OPEN, MilestoneStatus.REVISION_REQUESTED):
+                    before = m.status
+                    m.status = domain.next_milestone_status(MilestoneStatus(m.status), "cancel")
+                    uow.record(
+                        actor_id=user.id,
+                        entity="milestone",
+                        entity_id=m.id,
+                        action="cancel",
+                        from_state=before,
+                        to_state=m.status,
+                    )
+                    cancelled.append(m.id)
+            before = contract.status
+            contract.status = ContractStatus.CANCELLED
+            uow.record(
+                actor_id=user.id,
+                entity="contract",
+                entity_id=contract.id,
+                action="cancel",
+                from_state=before,
+                to_state=contract.status,
+                event=ContractCancelled(
+                    contract_id=contract.id, task_id=task.id, reason=reason, milestone_ids=cancelled
+                ),
+                data={"reason": reason},
+            )
+            before_task = task.status
+            task.status = task_domain.next_status(TaskStatus(task.status), "cancel_contract")
+            uow.record(
+                actor_id=user.id,
+                entity="task",
+                entity_id=task.id,
+                action="cancel",
+                from_state=before_task,
+                to_state=task.status,
+                event=TaskCancelled(task_id=task.id, reason=reason),
+            )
+            uow.commit()
+            s.refresh(contract)
+            return contract_out(contract)
+
+    @staticmethod
+    def on_milestone_funded(uow: UnitOfWork, contract: Contract) -> None:
+        """Called in the escrow's transaction: the first funding completes the award."""
+        if contract.status != ContractStatus.AWAITING_FUNDING:
+            return
+        contract.status = ContractStatus.PENDING_ACCEPTANCE
+        uow.record(
+            actor_id=None,
+            entity="contract",
+            entity_id=contract.id,
+            action="funded",
+            from_state=ContractStatus.AWAITING_FUNDING,
+            to_state=contract.status,
+            event=ContractFunded(contract_id=contract.id),
+        )
+
+    def escrow(self, user: CurrentUser, contract_id: int) -> list[EscrowOut]:
+        with self._sessions() as s:
+            contract = s.get(Contract, contract_id)
+            if contract is None or not (user.is_admin or self._is_party(user, contract, s)):
+                raise NotFound("no such contract", field="contract_id")
+            held = {
+                e.milestone_id: e
+                for e in s.scalars(
+                    select(MilestoneEscrow).where(MilestoneEscrow.contract_id == contract.id)
+                )
+            }
+            out = []
+            for m in contract.milestones:
+                e = held.get(m.id)
+                out.append(
+                    EscrowOut(
+                        milestone_id=m.id,
+                        status=e.status if e else "unfunded",
+                        amount_minor=m.amount_minor,
+                        funded_minor=e.funded_minor if e else 0,
+                        released_minor=e.released_minor if e else 0,
+                        refunded_minor=e.refunded_minor if e else 0,
+                    )
+                )
+            return out
+
+    @staticmethod
+    def _funded(s: Session, milestone_id: int) -> bool:
+        return bool(
+            s.scalar(
+                select(MilestoneEscrow.funded_minor).where(
+                    MilestoneEscrow.milestone_id == milestone_id
+                )
+            )
+        )
 
     # -- disputes -----------------------------------------------------------------------------
     def open_dispute(

@@ -46,8 +46,10 @@ class ProviderUnavailable(PaymentsError):
     """Errors, time-outs or concurrent-key conflicts outlasted our retries: try again later."""
 
 
-def idempotency_key(milestone_id: int, operation: str) -> str:
-    return f"market-milestone-{milestone_id}-{operation}"
+def idempotency_key(namespace: str, milestone_id: int, operation: str) -> str:
+    """One key per (milestone, operation); the namespace keeps two installations (or a
+    database rebuilt from scratch) that share a provider account from replaying each other."""
+    return f"{namespace}-milestone-{milestone_id}-{operation}"
 
 
 def solver_destination(solver_id: int) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.db.base import Base, BigId, IdMixin, JsonDoc, TimestampMixin, UTCDateTime, utcnow
@@ -59,6 +59,8 @@ class MilestoneEscrow(TimestampMixin, Base):
     released_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     payment_intent_id: Mapped[str | None] = mapped_column(String(120))
+    # Declined charges so far: each new attempt charges under a new provider key.
+    fund_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ProviderEvent(Base):

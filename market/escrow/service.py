@@ -19,12 +19,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from market.contracts.domain import ContractStatus
+from market.contracts.domain import ContractStatus, MilestoneStatus
 from market.contracts.models import Contract, Milestone
+from market.contracts.service import ContractService
 from market.errors import Conflict, NotFound
 from market.escrow import domain
 from market.escrow.domain import EntryKind, EscrowStatus, Posting
-from market.escrow.events import MilestoneFunded, MilestoneRefunded, MilestoneReleased
+from market.escrow.events import (
+    MilestoneFunded,
+    MilestoneFundingFailed,
+    MilestoneRefunded,
+    MilestoneReleased,
+)
 from market.escrow.gateway import GatewayError, PaymentsGateway, idempotency_key, solver_destination
 from market.escrow.models import JournalEntry, JournalLine, MilestoneEscrow
 from market.settings import Settings
@@ -54,35 +60,63 @@ class EscrowService:
     # -- fund -------------------------------------------------------------------------------
     def fund(self, milestone_id: int) -> str:
         """Charge the poster for the milestone into escrow. Returns what happened."""
-        key = idempotency_key(milestone_id, "fund")
         with UnitOfWork(self._sessions) as uow:
             esc, milestone, contract = self._lock(uow.session, milestone_id)
             if esc.funded_minor > 0:
                 return "already_funded"
             if contract.status in (ContractStatus.CANCELLED, ContractStatus.COMPLETED):
                 return "contract_closed"
+            if milestone.status == MilestoneStatus.CANCELLED:
+                return "milestone_cancelled"
             esc.status = EscrowStatus.FUNDING
+            # A declined charge moved no money; the next attempt needs a fresh provider key
+            # (the old one would replay the decline). Retries of one attempt share its key.
+            key = f"{self._key(milestone_id, 'fund')}-{esc.fund_attempts}"
             uow.commit()
             amount, org_id, contract_id = (
                 milestone.amount_minor,
                 contract.poster_org_id,
                 contract.id,
             )
-        pi = self._gateway.charge(
-            amount_minor=amount,
-            key=key,
-            metadata={
-                "milestone_id": milestone_id,
-                "contract_id": contract_id,
-                "operation": "fund",
-                "org_id": org_id,
-            },
-        )
-        if pi.get("status") != "succeeded":
-            raise GatewayError(
-                f"payment {pi.get('id')} is {pi.get('status')}", code="payment_not_succeeded"
-            )
+        metadata = {
+            "milestone_id": milestone_id,
+            "contract_id": contract_id,
+            "operation": "fund",
+            "org_id": org_id,
+        }
+        try:
+            pi = self._gateway.charge(amount_minor=amount, key=key, metadata=metadata)
+            if pi.get("status") != "succeeded":
+                raise GatewayError(
+                    f"payment {pi.get('id')} is {pi.get('status')}", code="payment_not_succeeded"
+                )
+        except GatewayError as exc:
+            self._funding_failed(milestone_id, str(exc))
+            raise
         return self.book_fund(milestone_id, pi["id"], int(pi["amount"]))
+
+    def _funding_failed(self, milestone_id: int, reason: str) -> None:
+        with UnitOfWork(self._sessions) as uow:
+            esc, _milestone, contract = self._lock(uow.session, milestone_id)
+            if esc.funded_minor > 0 or esc.status != EscrowStatus.FUNDING:
+                return
+            esc.status = EscrowStatus.UNFUNDED
+            esc.fund_attempts += 1
+            uow.record(
+                actor_id=None,
+                entity="milestone",
+                entity_id=milestone_id,
+                action="funding_failed",
+                to_state=esc.status,
+                event=MilestoneFundingFailed(
+                    contract_id=contract.id,
+                    milestone_id=milestone_id,
+                    amount_minor=esc.amount_minor,
+                    reason=reason[:500],
+                ),
+                data={"reason": reason[:500]},
+            )
+            uow.commit()
 
     def book_fund(self, milestone_id: int, payment_intent: str, amount: int) -> str:
         with UnitOfWork(self._sessions) as uow:
@@ -98,7 +132,7 @@ class EscrowService:
             if not self._book(
                 s,
                 EntryKind.FUND,
-                idempotency_key(milestone_id, "fund"),
+                self._key(milestone_id, "fund"),
                 contract.id,
                 milestone_id,
                 payment_intent,
@@ -107,6 +141,7 @@ class EscrowService:
                 return "already_funded"
             esc.funded_minor = amount
             esc.payment_intent_id = payment_intent
+            ContractService.on_milestone_funded(uow, contract)
             esc.status = domain.next_escrow_status(EscrowStatus(esc.status), "funded")
             uow.record(
                 actor_id=None,
@@ -131,7 +166,7 @@ class EscrowService:
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
             esc, _m, contract = self._lock(s, milestone_id)
-            if self._booked(s, idempotency_key(milestone_id, "release")):
+            if self._booked(s, self._key(milestone_id, "release")):
                 return "already_released"
             held = esc.funded_minor - esc.released_minor - esc.refunded_minor
             if amount is None and held == 0:
@@ -149,7 +184,7 @@ class EscrowService:
         tr = self._gateway.transfer(
             amount_minor=net,
             destination=solver_destination(solver_id),
-            key=idempotency_key(milestone_id, "release"),
+            key=self._key(milestone_id, "release"),
             transfer_group=f"contract-{contract_id}",
             metadata={
                 "milestone_id": milestone_id,
@@ -170,7 +205,7 @@ class EscrowService:
             if not self._book(
                 s,
                 EntryKind.RELEASE,
-                idempotency_key(milestone_id, "release"),
+                self._key(milestone_id, "release"),
                 contract.id,
                 milestone_id,
                 transfer,
@@ -209,10 +244,13 @@ class EscrowService:
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
             esc, _m, contract = self._lock(s, milestone_id)
-            if self._booked(s, idempotency_key(milestone_id, "refund")):
+            if self._booked(s, self._key(milestone_id, "refund")):
                 return "already_refunded"
             held = esc.funded_minor - esc.released_minor - esc.refunded_minor
             if amount is None and held == 0:
+                if esc.status == EscrowStatus.FUNDING:
+                    # A charge is on its way: retry once it has landed, or nothing is returned.
+                    raise Conflict("funding in flight; refund later", rule="funding_in_flight")
                 return "nothing_held"
             amount = held if amount is None else amount
             domain.check_can_settle(
@@ -226,7 +264,7 @@ class EscrowService:
         rf = self._gateway.refund(
             payment_intent=payment_intent,
             amount_minor=amount,
-            key=idempotency_key(milestone_id, "refund"),
+            key=self._key(milestone_id, "refund"),
             metadata={
                 "milestone_id": milestone_id,
                 "contract_id": contract_id,
@@ -243,7 +281,7 @@ class EscrowService:
             if not self._book(
                 s,
                 EntryKind.REFUND,
-                idempotency_key(milestone_id, "refund"),
+                self._key(milestone_id, "refund"),
                 contract.id,
                 milestone_id,
                 refund,
@@ -276,6 +314,10 @@ class EscrowService:
             return "refunded"
 
     # -- queries ------------------------------------------------------------------------------
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self._sessions
+
     def balance(self, account: str) -> int:
         with self._sessions() as s:
             return int(
@@ -307,6 +349,9 @@ class EscrowService:
             ]
 
     # -- internals ----------------------------------------------------------------------------
+    def _key(self, milestone_id: int, operation: str) -> str:
+        return idempotency_key(self._settings.payments_key_namespace, milestone_id, operation)
+
     @staticmethod
     def _lock(s: Session, milestone_id: int) -> tuple[MilestoneEscrow, Milestone, Contract]:
         """Lock order: contract, milestone, escrow (the contract service locks the same way)."""
@@ -333,6 +378,7 @@ class EscrowService:
                 funded_minor=0,
                 released_minor=0,
                 refunded_minor=0,
+                fund_attempts=0,
             )
             s.add(esc)
             s.flush()

@@ -37,6 +37,11 @@ def fund_first_milestone(ctx: JobContext, event: dict[str, Any]) -> None:
         ctx.escrow.fund(first)
 
 
+@subscribe("MilestoneFundingRequested", name="escrow.fund_requested")
+def fund_requested(ctx: JobContext, event: dict[str, Any]) -> None:
+    ctx.escrow.fund(event["milestone_id"])
+
+
 @subscribe("MilestoneAccepted", name="escrow.release_accepted")
 def release_accepted(ctx: JobContext, event: dict[str, Any]) -> None:
     ctx.escrow.release(event["milestone_id"])
@@ -60,4 +65,15 @@ def settle_dispute(ctx: JobContext, event: dict[str, Any]) -> None:
 @subscribe("ContractCancelled", name="escrow.refund_cancelled")
 def refund_cancelled(ctx: JobContext, event: dict[str, Any]) -> None:
     for milestone_id in event["milestone_ids"]:
+        ctx.escrow.refund(milestone_id)
+
+
+@subscribe("ContractCompleted", name="escrow.refund_leftovers")
+def refund_leftovers(ctx: JobContext, event: dict[str, Any]) -> None:
+    """Whatever is still held when the contract closes goes back to the poster."""
+    with ctx.sessions() as s:
+        ids = list(
+            s.scalars(select(Milestone.id).where(Milestone.contract_id == event["contract_id"]))
+        )
+    for milestone_id in ids:
         ctx.escrow.refund(milestone_id)

@@ -55,7 +55,9 @@ def requeue_undelivered(sessions: sessionmaker[Session]) -> int:
             if not _all_delivered(s, row)
         ]
         if pending:
-            s.execute(update(OutboxEvent).where(OutboxEvent.id.in_(pending)).values(published_at=None))
+            s.execute(
+                update(OutboxEvent).where(OutboxEvent.id.in_(pending)).values(published_at=None)
+            )
         uow.commit()
         return len(pending)
 

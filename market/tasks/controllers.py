@@ -13,7 +13,7 @@ from market.accounts.domain import CurrentUser
 from market.catalogue import District, Industry, Zone
 from market.errors import InvalidInput
 from market.http import PageNumber, PageSize, PathId
-from market.schemas import MAX_ID, NO_NUL, Page
+from market.schemas import MAX_AMOUNT_MINOR, MAX_ID, NO_NUL, Page
 from market.tasks.domain import BiddingMode, TaskStatus
 from market.tasks.schemas import (
     AttachmentOut,
@@ -25,7 +25,9 @@ from market.tasks.schemas import (
 )
 from market.tasks.service import SORTS, TaskFilters, TaskService
 
-Amount = Annotated[int, Parameter(ge=0, le=10_000_000_000)]
+# The bounds sit on the optional type: on an `Annotated[int, ...] | None` Litestar documents
+# them but does not enforce them (and an out-of-range integer overflows the database driver).
+BudgetFilter = Annotated[int | None, Parameter(ge=0, le=MAX_AMOUNT_MINOR)]
 
 
 class TaskController(Controller):
@@ -42,8 +44,8 @@ class TaskController(Controller):
         district: District | None = None,
         zone: Zone | None = None,
         skill: Annotated[str | None, Parameter(max_length=60, pattern=NO_NUL)] = None,
-        min_budget: Amount | None = None,
-        max_budget: Amount | None = None,
+        min_budget: BudgetFilter = None,
+        max_budget: BudgetFilter = None,
         trl: Annotated[int | None, Parameter(ge=1, le=9)] = None,
         bidding_mode: BiddingMode | None = None,
         q: Annotated[str | None, Parameter(max_length=100, pattern=NO_NUL)] = None,

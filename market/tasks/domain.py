@@ -44,6 +44,11 @@ TRANSITIONS: dict[str, tuple[frozenset[TaskStatus], TaskStatus]] = {
     "award": (frozenset({TaskStatus.PUBLISHED, TaskStatus.BIDDING_CLOSED}), TaskStatus.AWARDED),
     "start": (frozenset({TaskStatus.AWARDED}), TaskStatus.IN_PROGRESS),
     "complete": (frozenset({TaskStatus.IN_PROGRESS}), TaskStatus.COMPLETED),
+    # A contract cancelled before its work was delivered takes its task with it.
+    "cancel_contract": (
+        frozenset({TaskStatus.AWARDED, TaskStatus.IN_PROGRESS}),
+        TaskStatus.CANCELLED,
+    ),
     "cancel": (
         frozenset({TaskStatus.DRAFT, TaskStatus.PUBLISHED, TaskStatus.BIDDING_CLOSED}),
         TaskStatus.CANCELLED,

@@ -248,7 +248,14 @@ class TaskService:
             task = self.load_for_update(uow.session, task_id)
             if task.status != TaskStatus.PUBLISHED or task.bid_deadline > utcnow():
                 return False
-            self._move(uow, None, task, "close_bidding", TaskStatus.BIDDING_CLOSED, TaskBiddingClosed(task_id=task.id))
+            self._move(
+                uow,
+                None,
+                task,
+                "close_bidding",
+                TaskStatus.BIDDING_CLOSED,
+                TaskBiddingClosed(task_id=task.id),
+            )
             uow.commit()
             return True
 

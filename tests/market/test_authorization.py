@@ -34,9 +34,13 @@ authorization hole cannot leak into other cells. Each cell still passes alone.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
+import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,14 +48,16 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar.testing import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from market.app import create_app
 from market.audit.models import AuditEntry
-from market.outbox.models import OutboxEvent
+from market.db.base import utcnow
+from market.outbox.models import FailedJob, OutboxEvent
 from market.settings import Settings
+from tests.conftest import make_settings, open_client
 from tests.helpers import PASSWORD, Actor, Api, bid_payload, task_payload
+from tests.servers import Provider
 
 ACTORS = (
     "anonymous",
@@ -66,7 +72,9 @@ OWNER, BIDDER, ADMIN = "owning_poster", "bidding_solver", "admin"
 PDF = b"%PDF-1.4 authorization matrix"
 FRESH_WORLDS = os.environ.get("AUTHZ_FRESH_WORLDS") == "1"  # no reuse at all (slower)
 _cell_seq = itertools.count(1)
-UNCOVERED = re.compile(r"^/(schema|health)(/|$)")
+# /_paymock is the payment provider's stand-in mounted in the embedded server, guarded by
+# its own secret key and tested in tests/paymock; it is not the marketplace's API.
+UNCOVERED = re.compile(r"^/(schema|health|_paymock)(/|$)")
 
 
 # -- the cast and the per-cell world -------------------------------------------------------
@@ -82,6 +90,7 @@ class Call:
     files: Any = None
     query: dict[str, str] | None = None
     headers: dict[str, str] | None = None  # instead of the actor's own (logout)
+    content: bytes | None = None  # a raw body (signed webhooks)
     ctx: dict[str, Any] = field(default_factory=dict)
 
 
@@ -96,16 +105,16 @@ class Stage:
 
 @pytest.fixture(scope="module")
 def stage(
-    engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    engine: Engine,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_provider: Provider,
 ) -> Iterator[Stage]:
     """One app per backend for the whole module (see the module docstring)."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("authz"),
-        database_url=database_url,
-        argon2_profile="CHEAPEST",
-    )
-    with TestClient(create_app(settings, engine)) as client:
-        api = Api(client)
+    settings = make_settings(database_url, tmp_path_factory.mktemp("authz"), shared_provider)
+    app = create_app(settings, engine, background=False)
+    with open_client(app, settings, engine, shared_provider) as (client, jobs):
+        api = Api(client, jobs)
         admin = api.admin()
         cast = {
             OWNER: api.poster("owner"),
@@ -380,6 +389,39 @@ def open_dispute(w: World) -> Call:
     return Call(params={"dispute_id": d["id"]}, json={"outcome": "split", "solver_share_pct": 60})
 
 
+def second_milestone(w: World) -> Call:
+    """An active contract whose second milestone is not funded yet."""
+    c = w.contract()
+    return Call(params={"contract_id": c["id"], "milestone_id": c["milestones"][1]["id"]})
+
+
+def cancel_contract(w: World) -> Call:
+    c = w.contract()
+    return Call(params={"contract_id": c["id"]}, json={"reason": "项目调整"})
+
+
+def failed_job(w: World) -> Call:
+    engine = w.c.app.state["engine"]
+    with engine.begin() as conn:
+        job_id = conn.execute(
+            insert(FailedJob)
+            .values(actor="close_bidding", args=[1], message_id=f"m{next(_cell_seq)}", error="boom", failed_at=utcnow())
+            .returning(FailedJob.id)
+        ).scalar_one()
+    return Call(params={"job_id": job_id})
+
+
+def signed_webhook(w: World) -> Call:
+    """A provider event, correctly signed: the signature, not a log-in, authorises it."""
+    body = json.dumps(
+        {"id": f"evt_matrix_{next(_cell_seq)}", "type": "balance.available", "data": {"object": {"id": "bal"}}}
+    ).encode()
+    settings = w.c.app.state["settings"]
+    t = int(time.time())
+    sig = hmac.new(settings.payments_webhook_secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return Call(content=body, headers={"Stripe-Signature": f"t={t},v1={sig}", "Content-Type": "application/json"})
+
+
 # -- checks on allowed cells: what the caller gets to see -----------------------------------
 
 
@@ -536,8 +578,18 @@ ROWS = (
     Row(f"POST {M}/request-revision",            revision,             "401 200 404 403 404 404 403"),
     Row(f"POST {M}/disputes",                    dispute_milestone,    "401 201 404 201 404 404 403"),
     Row(f"POST {C}/ratings",                     completed_contract,   "401 201 404 201 404 404 403"),
+    Row(f"POST {C}/cancel",                      cancel_contract,      "401 200 404 403 404 404 403"),
+    Row(f"GET {C}/escrow",                       contract,             "401 200 404 200 404 404 200"),
+    Row(f"POST {M}/fund",                        second_milestone,     "401 200 404 403 404 404 403"),
+    # payments: the provider's signature is the credential, whoever sends it
+    Row("POST /webhooks/payments",               signed_webhook,       "200 200 200 200 200 200 200",
+        reuse=False),
     # admin
     Row("GET /admin/disputes",                   nothing,              "401 403 403 403 403 403 200"),
+    Row("GET /admin/ledger",                     nothing,              "401 403 403 403 403 403 200"),
+    Row("GET /admin/failed-jobs",                nothing,              "401 403 403 403 403 403 200"),
+    Row("POST /admin/failed-jobs/{job_id}/redrive",
+                                                 failed_job,           "401 403 403 403 403 403 200"),
     Row("POST /admin/disputes/{dispute_id}/resolve",
                                                  open_dispute,         "401 403 403 403 403 403 200"),
 )
@@ -584,6 +636,7 @@ def test_matrix(row: Row, who: str, stage: Stage, engine: Engine) -> None:
         json=call.json,
         data=call.data,
         files=call.files,
+        content=call.content,
     )
     if reuse and row.method != "GET" and r.status_code < 400:
         del stage.reusable[row.name]  # an authorization hole changed it: nobody else uses it
@@ -619,7 +672,8 @@ def test_matrix_covers_every_endpoint(tmp_path: Path) -> None:
             data_dir=tmp_path,
             database_url=f"sqlite:///{tmp_path}/routes.db",
             argon2_profile="CHEAPEST",
-        )
+        ),
+        background=False,
     )
     exposed = _routes(app)
     covered = {(row.method, row.path) for row in ROWS}

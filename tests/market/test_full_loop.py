@@ -72,7 +72,12 @@ def test_register_post_bid_award_deliver_revise_accept_rate(api: Api, engine: En
     r = c.post(f"/bids/{b1['id']}/award", json={"accept_terms": True}, headers=poster.headers)
     assert r.status_code == 201, r.text
     contract = r.json()
+    # The award completes once the first milestone's money is in escrow (a background job).
+    assert contract["status"] == "awaiting_funding"
+    contract = c.get(f"/contracts/{contract['id']}", headers=poster.headers).json()
     assert contract["status"] == "pending_acceptance"
+    escrow = c.get(f"/contracts/{contract['id']}/escrow", headers=winner.headers).json()
+    assert [(e["status"], e["funded_minor"]) for e in escrow] == [("funded", 20_000_000), ("unfunded", 0)]
     assert contract["price_minor"] == 40_000_000
     assert [m["amount_minor"] for m in contract["milestones"]] == [20_000_000, 20_000_000]
     assert contract["poster_accepted_at"] is not None and contract["solver_accepted_at"] is None
@@ -108,8 +113,14 @@ def test_register_post_bid_award_deliver_revise_accept_rate(api: Api, engine: En
     v2 = b"%PDF-1.4 second version with salt-spray data"
     r = api.submit(winner, contract["id"], m1["id"], note="补充数据", content=v2)
     assert r.json()["version"] == 2
+    # Milestone 2 is not funded yet: its work cannot be submitted.
+    r = api.submit(winner, contract["id"], m2["id"])
+    assert r.status_code == 409 and r.json()["errors"][0]["rule"] == "milestone_not_funded"
     r = c.post(f"/contracts/{contract['id']}/milestones/{m1['id']}/accept", headers=poster.headers)
     assert r.status_code == 200 and r.json()["milestones"][0]["status"] == "accepted"
+    # Acceptance released milestone 1 (less the 5 % fee) and funded milestone 2.
+    escrow = c.get(f"/contracts/{contract['id']}/escrow", headers=winner.headers).json()
+    assert [(e["status"], e["released_minor"]) for e in escrow] == [("released", 20_000_000), ("funded", 0)]
 
     # Both versions are kept, each with its digest and timestamp, and the files download intact.
     subs = c.get(
@@ -135,6 +146,8 @@ def test_register_post_bid_award_deliver_revise_accept_rate(api: Api, engine: En
     r = c.post(f"/contracts/{contract['id']}/milestones/{m2['id']}/accept", headers=poster.headers)
     assert r.json()["status"] == "completed"
     assert c.get(f"/tasks/{task['id']}").json()["status"] == "completed"
+    escrow = c.get(f"/contracts/{contract['id']}/escrow", headers=poster.headers).json()
+    assert [e["status"] for e in escrow] == ["released", "released"]
 
     # Each side rates the other once.
     r = c.post(
@@ -165,10 +178,12 @@ def test_register_post_bid_award_deliver_revise_accept_rate(api: Api, engine: En
         ("complete", "in_progress", "completed"),
     ]
     assert [a[:3] for a in _audit(engine, "milestone", m1["id"])] == [
+        ("fund", None, "funded"),
         ("submit", "open", "submitted"),
         ("request_revision", "submitted", "revision_requested"),
         ("submit", "revision_requested", "submitted"),
         ("accept", "submitted", "accepted"),
+        ("release", None, "released"),
     ]
     events = _events(engine)
     for name in (
@@ -180,6 +195,9 @@ def test_register_post_bid_award_deliver_revise_accept_rate(api: Api, engine: En
         "BidAwarded",
         "TaskAwarded",
         "ContractAwarded",
+        "ContractFunded",
+        "MilestoneFunded",
+        "MilestoneReleased",
         "ContractAccepted",
         "MilestoneSubmitted",
         "MilestoneRevisionRequested",

@@ -13,7 +13,7 @@ from market.escrow.models import JournalEntry
 from market.escrow.service import EscrowService, ledger_totals
 from market.jobs import JobContext
 from tests.helpers import Api
-from tests.market.escrow.conftest import Provider
+from tests.servers import Provider
 
 
 def _entries(engine: Engine) -> list[tuple[str, str | None]]:
@@ -44,8 +44,9 @@ def test_fund_then_release_pays_the_solver_less_the_fee(
     m1 = contract["milestones"][0]
     amount = m1["amount_minor"]
 
-    assert jobs.escrow.fund(m1["id"]) == "funded"
+    # The award's background job charged the poster for the first milestone.
     assert jobs.escrow.balance(escrow_account(contract["id"])) == amount
+    assert jobs.escrow.fund(m1["id"]) == "already_funded"
     assert provider.balance() == amount
 
     assert jobs.escrow.release(m1["id"]) == "released"
@@ -67,7 +68,6 @@ def test_every_operation_is_idempotent(
 ) -> None:
     _poster, _solver, contract = _contract(api)
     m1, m2 = contract["milestones"]
-    assert jobs.escrow.fund(m1["id"]) == "funded"
     assert jobs.escrow.fund(m1["id"]) == "already_funded"
     assert jobs.escrow.release(m1["id"]) == "released"
     assert jobs.escrow.release(m1["id"]) == "already_released"
@@ -90,7 +90,6 @@ def test_crash_between_provider_call_and_booking_books_once(
 ) -> None:
     _poster, _solver, contract = _contract(api)
     m1 = contract["milestones"][0]
-    jobs.escrow.fund(m1["id"])
 
     real_book = EscrowService.book_release
 
@@ -119,7 +118,6 @@ def test_split_releases_part_and_refunds_the_rest(
     poster, _solver, contract = _contract(api)
     m1 = contract["milestones"][0]
     amount = m1["amount_minor"]
-    jobs.escrow.fund(m1["id"])
     to_solver = amount * 70 // 100
     assert jobs.escrow.release(m1["id"], to_solver) == "released"
     assert jobs.escrow.refund(m1["id"]) == "refunded"  # the rest

@@ -1,8 +1,8 @@
 """marketplace core
 
-Revision ID: d506e296235f
+Revision ID: 7371bd647e9a
 Revises: 
-Create Date: 2026-11-28 02:44:17.983622
+Create Date: 2026-11-28 02:56:57.154045
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from alembic import op
 import market.db.base
 from sqlalchemy.dialects import postgresql
 
-revision: str = 'd506e296235f'
+revision: str = '7371bd647e9a'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -381,6 +381,7 @@ def upgrade() -> None:
     sa.Column('released_minor', sa.BigInteger(), nullable=False),
     sa.Column('refunded_minor', sa.BigInteger(), nullable=False),
     sa.Column('payment_intent_id', sa.String(length=120), nullable=True),
+    sa.Column('fund_attempts', sa.Integer(), nullable=False),
     sa.Column('created_at', market.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', market.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('funded_minor <= amount_minor', name=op.f('ck_milestone_escrows_funded_at_most_amount')),
