@@ -94,6 +94,47 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 
 
 @main.command()
+@click.option("--threads", default=4, show_default=True, type=int)
+def worker(threads: int) -> None:
+    """Run a background worker on MARKET_BROKER (redis or rabbitmq)."""
+    from market.db.engine import make_engine
+    from workers.runtime import run_worker
+
+    settings = Settings.from_env()
+    run_worker(settings, make_engine(settings.effective_database_url), threads)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler: the outbox relay and the periodic scans (one per deployment)."""
+    from market.db.engine import make_engine
+    from workers.runtime import run_scheduler
+
+    settings = Settings.from_env()
+    run_scheduler(settings, make_engine(settings.effective_database_url))
+
+
+@main.group()
+def jobs() -> None:
+    """Background work, by hand."""
+
+
+@jobs.command("drain")
+def jobs_drain() -> None:
+    """Run every pending outbox handler now, in this process."""
+    from market.db.engine import make_engine
+    from market.jobs import build_job_context
+    from market.outbox.dispatch import drain
+
+    settings = Settings.from_env()
+    ctx = build_job_context(settings, make_engine(settings.effective_database_url))
+    try:
+        click.echo(f"handlers run: {drain(ctx)}")
+    finally:
+        ctx.close()
+
+
+@main.command()
 @click.option("--host", default=None)
 @click.option("--port", default=None, type=int)
 def run(host: str | None, port: int | None) -> None:

@@ -1,8 +1,8 @@
 """marketplace core
 
-Revision ID: 7371bd647e9a
+Revision ID: 857f9780a781
 Revises: 
-Create Date: 2026-11-28 02:56:57.154045
+Create Date: 2026-11-28 03:04:14.019284
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from alembic import op
 import market.db.base
 from sqlalchemy.dialects import postgresql
 
-revision: str = '7371bd647e9a'
+revision: str = '857f9780a781'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
