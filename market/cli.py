@@ -114,6 +114,31 @@ def scheduler() -> None:
     run_scheduler(settings, make_engine(settings.effective_database_url))
 
 
+@main.command()
+def reconcile() -> None:
+    """Compare the ledger with the payment provider; exit 1 on any difference."""
+    from market.db.engine import make_engine
+    from market.escrow.reconcile import run_and_record
+    from market.jobs import build_job_context
+
+    settings = Settings.from_env()
+    ctx = build_job_context(settings, make_engine(settings.effective_database_url))
+    try:
+        report = run_and_record(ctx.sessions, ctx.gateway, settings.payments_key_namespace)
+    finally:
+        ctx.close()
+    click.echo(
+        f"provider movements {report.provider_movements}, ledger entries {report.ledger_entries}; "
+        f"provider holds {report.provider_balance}, ledger {report.ledger_balance}"
+    )
+    for d in report.differences:
+        click.echo(f"DIFFERENCE {d.kind}: {d.detail}")
+    click.echo(
+        "reconciled: no differences" if report.ok else f"{len(report.differences)} difference(s)"
+    )
+    raise SystemExit(0 if report.ok else 1)
+
+
 @main.group()
 def jobs() -> None:
     """Background work, by hand."""

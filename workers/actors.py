@@ -14,6 +14,7 @@ from dramatiq.broker import Broker
 
 from market.errors import NotFound
 from market.escrow.gateway import GatewayError
+from market.escrow.reconcile import run_and_record
 from market.jobs import JobContext
 from market.outbox.dispatch import run_handler
 
@@ -31,13 +32,33 @@ class Actors:
         self.broker = broker
         self.ctx = ctx
         self.run_handler = dramatiq.actor(
-            self._run_handler, actor_name="run_handler", queue_name=QUEUE, broker=broker, throws=NOT_RETRYABLE, **RETRY_OPTIONS
+            self._run_handler,
+            actor_name="run_handler",
+            queue_name=QUEUE,
+            broker=broker,
+            throws=NOT_RETRYABLE,
+            **RETRY_OPTIONS,
         )
         self.close_bidding = dramatiq.actor(
-            self._close_bidding, actor_name="close_bidding", queue_name=QUEUE, broker=broker, throws=NOT_RETRYABLE, **RETRY_OPTIONS
+            self._close_bidding,
+            actor_name="close_bidding",
+            queue_name=QUEUE,
+            broker=broker,
+            throws=NOT_RETRYABLE,
+            **RETRY_OPTIONS,
         )
         self.auto_accept = dramatiq.actor(
-            self._auto_accept, actor_name="auto_accept", queue_name=QUEUE, broker=broker, throws=NOT_RETRYABLE, **RETRY_OPTIONS
+            self._auto_accept,
+            actor_name="auto_accept",
+            queue_name=QUEUE,
+            broker=broker,
+            throws=NOT_RETRYABLE,
+            **RETRY_OPTIONS,
+        )
+
+        # Reconciliation reads only; a failed run is simply the next hour's run.
+        self.reconcile = dramatiq.actor(
+            self._reconcile, actor_name="reconcile", queue_name=QUEUE, broker=broker, max_retries=0
         )
 
     def send_handler(self, outbox_id: int, handler: str) -> None:
@@ -51,4 +72,11 @@ class Actors:
         self.ctx.tasks.close_bidding_at_deadline(task_id)
 
     def _auto_accept(self, milestone_id: int) -> None:
-        self.ctx.contracts.auto_accept(milestone_id, timedelta(days=self.ctx.settings.review_window_days))
+        self.ctx.contracts.auto_accept(
+            milestone_id, timedelta(days=self.ctx.settings.review_window_days)
+        )
+
+    def _reconcile(self) -> None:
+        run_and_record(
+            self.ctx.sessions, self.ctx.gateway, self.ctx.settings.payments_key_namespace
+        )

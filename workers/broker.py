@@ -46,12 +46,19 @@ class RecordFailedJobs(Middleware):
 
     def after_nack(self, broker: Broker, message: MessageProxy) -> None:
         error = message.options.get("traceback") or "".join(
-            traceback.format_exception_only(message._exception) if message._exception else ["failed"]
+            traceback.format_exception_only(message._exception)
+            if message._exception
+            else ["failed"]
         )
         try:
             with UnitOfWork(self._sessions) as uow:
                 uow.session.add(
-                    FailedJob(actor=message.actor_name, args=list(message.args), message_id=message.message_id, error=str(error)[-4000:])
+                    FailedJob(
+                        actor=message.actor_name,
+                        args=list(message.args),
+                        message_id=message.message_id,
+                        error=str(error)[-4000:],
+                    )
                 )
                 uow.commit()
         except Exception:  # the failure record must not take the worker down

@@ -21,7 +21,9 @@ from workers.broker import RecordFailedJobs, make_broker
 log = logging.getLogger(__name__)
 
 
-def wire(settings: Settings, engine: Engine, broker: Broker | None = None) -> tuple[Broker, JobContext, Actors]:
+def wire(
+    settings: Settings, engine: Engine, broker: Broker | None = None
+) -> tuple[Broker, JobContext, Actors]:
     broker = broker or make_broker(settings)
     ctx = build_job_context(settings, engine)
     broker.add_middleware(RecordFailedJobs(ctx.sessions))
@@ -31,7 +33,14 @@ def wire(settings: Settings, engine: Engine, broker: Broker | None = None) -> tu
 class Scheduler:
     """One loop: relay the outbox every `relay_every_s`; scan for due work every `scan_every_s`."""
 
-    def __init__(self, ctx: JobContext, actors: Actors, relay_every_s: float = 0.5, scan_every_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        ctx: JobContext,
+        actors: Actors,
+        relay_every_s: float = 0.5,
+        scan_every_s: float = 30.0,
+        reconcile_every_s: float = 3600.0,
+    ) -> None:
         self.ctx = ctx
         self.actors = actors
         self.relay_every_s = relay_every_s
@@ -39,6 +48,8 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_scan = 0.0
+        self.reconcile_every_s = reconcile_every_s
+        self._last_reconcile = time.monotonic()  # not at start-up: the provider may be starting too
 
     def tick(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
@@ -47,6 +58,9 @@ class Scheduler:
         if now - self._last_scan >= self.scan_every_s:
             self._last_scan = now
             self.scan()
+        if now - self._last_reconcile >= self.reconcile_every_s:
+            self._last_reconcile = now
+            self.actors.reconcile.send()
 
     def scan(self) -> None:
         """Due work, sent as messages: the actors check again and are idempotent."""
@@ -65,7 +79,9 @@ class Scheduler:
             self._stop.wait(self.relay_every_s)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="market-scheduler", daemon=True)
+        self._thread = threading.Thread(
+            target=self.run_forever, name="market-scheduler", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -81,7 +97,9 @@ class EmbeddedRuntime:
 
     def __init__(self, settings: Settings, engine: Engine, worker_threads: int = 2) -> None:
         self.broker, self.ctx, self.actors = wire(settings, engine)
-        self.worker = dramatiq.Worker(self.broker, worker_threads=worker_threads, worker_timeout=200)
+        self.worker = dramatiq.Worker(
+            self.broker, worker_threads=worker_threads, worker_timeout=200
+        )
         self.scheduler = Scheduler(self.ctx, self.actors)
 
     def start(self) -> None:

@@ -5,7 +5,13 @@ from market.audit.models import AuditEntry
 from market.bids.models import Bid, BidMilestone
 from market.contracts.models import Contract, Dispute, Milestone, Rating, Submission, SubmissionFile
 from market.db.base import Base
-from market.escrow.models import JournalEntry, JournalLine, MilestoneEscrow, ProviderEvent
+from market.escrow.models import (
+    JournalEntry,
+    JournalLine,
+    MilestoneEscrow,
+    ProviderEvent,
+    ReconciliationRun,
+)
 from market.outbox.models import FailedJob, OutboxDelivery, OutboxEvent
 from market.tasks.models import NdaAcceptance, Task, TaskAttachment, TaskSkill
 
@@ -29,6 +35,7 @@ __all__ = [
     "OutboxEvent",
     "ProviderEvent",
     "Rating",
+    "ReconciliationRun",
     "SolverProfile",
     "Submission",
     "SubmissionFile",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 
 from market.accounts.domain import CurrentUser, Role
 from market.escrow import webhooks
-from market.escrow.models import JournalLine
+from market.escrow.models import JournalLine, ReconciliationRun
 from market.escrow.service import EscrowService, ledger_totals
 from market.http import require_role
 from market.settings import Settings
@@ -62,6 +63,17 @@ class PaymentWebhookController(Controller):
         return WebhookReceipt(id=event["id"], outcome=outcome)
 
 
+class ReconciliationOut(msgspec.Struct):
+    id: int
+    ran_at: datetime
+    ok: bool
+    provider_movements: int
+    ledger_entries: int
+    provider_balance: int
+    ledger_balance: int
+    differences: list[dict[str, Any]]
+
+
 class LedgerAdminController(Controller):
     path = "/admin/ledger"
     tags = ["admin"]
@@ -83,3 +95,27 @@ class LedgerAdminController(Controller):
             unbalanced_entries=totals["unbalanced_entries"],
             accounts=[AccountBalance(a, int(b)) for a, b in rows],
         )
+
+    @get("/reconciliation", sync_to_thread=True)
+    def reconciliations(
+        self, user: CurrentUser, escrow_service: EscrowService
+    ) -> list[ReconciliationOut]:
+        """The latest reconciliation runs (hourly, and `market reconcile`), newest first."""
+        require_role(user, Role.ADMIN)
+        with escrow_service.sessions() as s:
+            runs = s.scalars(
+                select(ReconciliationRun).order_by(ReconciliationRun.id.desc()).limit(20)
+            )
+            return [
+                ReconciliationOut(
+                    r.id,
+                    r.ran_at,
+                    r.ok,
+                    r.provider_movements,
+                    r.ledger_entries,
+                    r.provider_balance,
+                    r.ledger_balance,
+                    list(r.differences),
+                )
+                for r in runs
+            ]

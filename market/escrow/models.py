@@ -3,7 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.db.base import Base, BigId, IdMixin, JsonDoc, TimestampMixin, UTCDateTime, utcnow
@@ -73,3 +82,17 @@ class ProviderEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReconciliationRun(IdMixin, Base):
+    """One comparison of the ledger with the provider, kept for the admins to read."""
+
+    __tablename__ = "reconciliation_runs"
+
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    provider_movements: Mapped[int] = mapped_column(Integer)
+    ledger_entries: Mapped[int] = mapped_column(Integer)
+    provider_balance: Mapped[int] = mapped_column(BigInteger)
+    ledger_balance: Mapped[int] = mapped_column(BigInteger)
+    differences: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc, default=list)

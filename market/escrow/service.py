@@ -82,6 +82,7 @@ class EscrowService:
             "milestone_id": milestone_id,
             "contract_id": contract_id,
             "operation": "fund",
+            "ns": self._settings.payments_key_namespace,
             "org_id": org_id,
         }
         try:
@@ -190,6 +191,7 @@ class EscrowService:
                 "milestone_id": milestone_id,
                 "contract_id": contract_id,
                 "operation": "release",
+                "ns": self._settings.payments_key_namespace,
                 "gross_minor": amount,
             },
         )
@@ -269,6 +271,7 @@ class EscrowService:
                 "milestone_id": milestone_id,
                 "contract_id": contract_id,
                 "operation": "refund",
+                "ns": self._settings.payments_key_namespace,
             },
         )
         return self.book_refund(milestone_id, rf["id"], amount)

@@ -587,6 +587,7 @@ ROWS = (
     # admin
     Row("GET /admin/disputes",                   nothing,              "401 403 403 403 403 403 200"),
     Row("GET /admin/ledger",                     nothing,              "401 403 403 403 403 403 200"),
+    Row("GET /admin/ledger/reconciliation",      nothing,              "401 403 403 403 403 403 200"),
     Row("GET /admin/failed-jobs",                nothing,              "401 403 403 403 403 403 200"),
     Row("POST /admin/failed-jobs/{job_id}/redrive",
                                                  failed_job,           "401 403 403 403 403 403 200"),

@@ -1,8 +1,8 @@
 """marketplace core
 
-Revision ID: 857f9780a781
+Revision ID: cddbc199b850
 Revises: 
-Create Date: 2026-11-28 03:04:14.019284
+Create Date: 2026-11-28 03:06:10.696588
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from alembic import op
 import market.db.base
 from sqlalchemy.dialects import postgresql
 
-revision: str = '857f9780a781'
+revision: str = 'cddbc199b850'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -76,6 +76,17 @@ def upgrade() -> None:
     sa.Column('received_at', market.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('processed_at', market.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_provider_events'))
+    )
+    op.create_table('reconciliation_runs',
+    sa.Column('ran_at', market.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('provider_movements', sa.Integer(), nullable=False),
+    sa.Column('ledger_entries', sa.Integer(), nullable=False),
+    sa.Column('provider_balance', sa.BigInteger(), nullable=False),
+    sa.Column('ledger_balance', sa.BigInteger(), nullable=False),
+    sa.Column('differences', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reconciliation_runs'))
     )
     op.create_table('outbox_deliveries',
     sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -520,6 +531,7 @@ def downgrade() -> None:
     op.drop_table('api_tokens')
     op.drop_table('users')
     op.drop_table('outbox_deliveries')
+    op.drop_table('reconciliation_runs')
     op.drop_table('provider_events')
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_events_unpublished')
