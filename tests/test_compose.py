@@ -304,3 +304,15 @@ def test_dockerfile_commands_are_declared_console_scripts(console_scripts: dict[
     cmd = json.loads(dict(commands)["CMD"])
     assert cmd[:2] == ["market", "serve"]
     assert cmd[cmd.index("--port") + 1] == "8000"
+
+
+def test_workers_and_the_scheduler_run_with_the_apis_settings(services: dict[str, Any]) -> None:
+    api_env = _env(services["api"])
+    for name, command in (("worker", ["market", "worker"]), ("scheduler", ["market", "scheduler"])):
+        service = services[name]
+        assert _command(service["command"])[:2] == command
+        env = _env(service)
+        assert env.pop("MARKET_HEARTBEAT_FILE")
+        assert env == api_env, name
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert env["MARKET_BROKER"] == "redis"

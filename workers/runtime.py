@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -113,6 +114,20 @@ class EmbeddedRuntime:
         self.ctx.close()
 
 
+def _start_heartbeat(path: str) -> None:
+    """Touch `path` every 10 s while the process lives: the container's health check."""
+    if not path:
+        return
+
+    def beat() -> None:
+        while True:
+            with open(path, "a"):
+                os.utime(path, None)
+            time.sleep(10)
+
+    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
+
+
 def _wait_for_signal() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -124,6 +139,7 @@ def run_worker(settings: Settings, engine: Engine, threads: int = 4) -> None:
     broker, ctx, _actors = wire(settings, engine)
     worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
+    _start_heartbeat(os.environ.get("MARKET_HEARTBEAT_FILE", ""))
     log.warning("worker running with %d threads on %s", threads, settings.broker)
     try:
         _wait_for_signal()
@@ -136,6 +152,7 @@ def run_scheduler(settings: Settings, engine: Engine) -> None:
     _broker, ctx, actors = wire(settings, engine)
     scheduler = Scheduler(ctx, actors)
     scheduler.start()
+    _start_heartbeat(os.environ.get("MARKET_HEARTBEAT_FILE", ""))
     log.warning("scheduler running on %s", settings.broker)
     try:
         _wait_for_signal()
