@@ -33,12 +33,25 @@ from market.bids.service import BidService
 from market.contracts.controllers import ContractController, DisputeAdminController
 from market.contracts.service import ContractService
 from market.db.engine import make_engine, make_session_factory
+from market.discovery.controllers import (
+    MatchController,
+    SavedSearchController,
+    SearchController,
+    TaskMatchController,
+)
+from market.discovery.factory import SearchIndexHandle
+from market.discovery.service import DiscoveryService
 from market.escrow.controllers import LedgerAdminController, PaymentWebhookController
 from market.escrow.gateway import PaymentsGateway
 from market.escrow.service import EscrowService
 from market.escrow.webhooks import WebhookService
 from market.http import EXCEPTION_HANDLERS, provide_optional_user, provide_user
 from market.jobs import payments_base_url
+from market.notifications.controllers import (
+    NotificationController,
+    NotificationSettingsController,
+)
+from market.notifications.service import NotificationService
 from market.outbox.controllers import FailedJobController
 from market.settings import Settings
 from market.tasks.controllers import TaskController
@@ -53,6 +66,7 @@ class Services:
     contracts: ContractService
     escrow: EscrowService
     webhooks: WebhookService
+    notifications: NotificationService
 
 
 def build_services(
@@ -66,6 +80,7 @@ def build_services(
         contracts=ContractService(sessions, settings),
         escrow=escrow,
         webhooks=WebhookService(sessions, escrow),
+        notifications=NotificationService(sessions, settings),
     )
 
 
@@ -81,6 +96,8 @@ def create_app(
     sessions = make_session_factory(engine)
     gateway = PaymentsGateway(payments_base_url(settings), settings.payments_secret_key)
     services = build_services(sessions, settings, gateway)
+    # The search index opens on first use: an app that never searches opens nothing.
+    discovery = DiscoveryService(sessions, settings, SearchIndexHandle(settings))
     if background is None:
         background = settings.broker == "embedded"
 
@@ -108,9 +125,15 @@ def create_app(
         PaymentWebhookController,
         LedgerAdminController,
         FailedJobController,
+        NotificationController,
+        NotificationSettingsController,
+        SearchController,
+        MatchController,
+        TaskMatchController,
+        SavedSearchController,
     ]
     on_startup: list[Any] = []
-    on_shutdown: list[Any] = [gateway.close]
+    on_shutdown: list[Any] = [gateway.close, discovery.close]
 
     if not settings.payments_url:
         mount, start_mock, stop_mock = _mounted_paymock(settings)
@@ -136,6 +159,8 @@ def create_app(
             "contracts": _const(services.contracts),
             "escrow_service": _const(services.escrow),
             "webhook_service": _const(services.webhooks),
+            "notifications": _const(services.notifications),
+            "discovery": _const(discovery),
             "optional_user": Provide(provide_optional_user, sync_to_thread=True),
             "user": Provide(provide_user, sync_to_thread=False),
         },

@@ -139,6 +139,19 @@ def reconcile() -> None:
     raise SystemExit(0 if report.ok else 1)
 
 
+@main.group("search")
+def search_group() -> None:
+    """Search index."""
+
+
+@search_group.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from the database (the index is derived data)."""
+    from market.discovery.rebuild import reindex
+
+    reindex(Settings.from_env(), echo=click.echo)
+
+
 @main.group()
 def jobs() -> None:
     """Background work, by hand."""
@@ -170,6 +183,10 @@ def run(host: str | None, port: int | None) -> None:
     settings = Settings.from_env()
     upgrade(settings.effective_database_url)
     load_demo(settings, echo=click.echo)
+    from market.discovery.rebuild import reindex
+
+    # The demo loader fills the index; this refills a lost or emptied one.
+    reindex(settings, progress_bar=False, only_if_empty=True, echo=click.echo)
     address = f"http://{host or settings.host}:{port or settings.port}"
     click.echo("")
     click.echo(f"Marketplace running at {address}  (API docs: {address}/schema/swagger)")

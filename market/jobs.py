@@ -9,8 +9,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from market.contracts.service import ContractService
 from market.db.engine import make_session_factory
+from market.discovery.factory import SearchIndexHandle
+from market.discovery.service import DiscoveryService
 from market.escrow.gateway import PaymentsGateway
 from market.escrow.service import EscrowService
+from market.notifications.service import NotificationService
 from market.settings import Settings
 from market.tasks.service import TaskService
 
@@ -23,9 +26,12 @@ class JobContext:
     escrow: EscrowService
     tasks: TaskService
     contracts: ContractService
+    notifications: NotificationService
+    discovery: DiscoveryService
 
     def close(self) -> None:
         self.gateway.close()
+        self.discovery.close()
 
 
 def payments_base_url(settings: Settings) -> str:
@@ -37,7 +43,9 @@ def build_job_context(
     settings: Settings, engine: Engine, gateway: PaymentsGateway | None = None
 ) -> JobContext:
     # Importing the tasks modules registers their handlers.
-    import market.escrow.tasks  # noqa: F401
+    import market.discovery.tasks
+    import market.escrow.tasks
+    import market.notifications.tasks  # noqa: F401
 
     sessions = make_session_factory(engine)
     gateway = gateway or PaymentsGateway(payments_base_url(settings), settings.payments_secret_key)
@@ -48,4 +56,6 @@ def build_job_context(
         escrow=EscrowService(sessions, settings, gateway),
         tasks=TaskService(sessions, settings),
         contracts=ContractService(sessions, settings),
+        notifications=NotificationService(sessions, settings),
+        discovery=DiscoveryService(sessions, settings, SearchIndexHandle(settings)),
     )

@@ -46,3 +46,5 @@ class Page(msgspec.Struct, Generic[T]):
     total: int
     page: int
     page_size: int
+    # False when `total` is a lower bound: very broad listings stop counting early.
+    total_is_exact: bool = True

@@ -38,17 +38,35 @@ class Settings:
     # Background work: "embedded" (a worker in the server process), "redis" or "rabbitmq".
     broker: str = "embedded"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Prefix of the broker's Redis keys: deployments (or test runs) sharing a server apart.
+    redis_namespace: str = "market"
+    # A worker silent this long is dead; its unacknowledged messages go back to the queue,
+    # checked on a share (per million) of broker commands (Dramatiq's defaults: 60 s, 1000).
+    redis_heartbeat_timeout_ms: int = 60_000
+    redis_maintenance_chance: int = 1_000
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     # Mail: no host means e-mail is not sent (the in-app inbox still is).
     smtp_host: str = ""
     smtp_port: int = 25
     mail_from: str = "noreply@rd-market.example"
+    # Where users reach the site: the links in e-mails (default http://host:port).
+    public_url: str = ""
+    # Search: "embedded" (SQLite FTS5 in $MARKET_DATA_DIR/search.db) or "meilisearch".
+    search_backend: str = "embedded"
+    meili_url: str = ""
+    meili_key: str = ""
+    meili_index_prefix: str = "market_"
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'market.db'}"
+
+    @property
+    def search_index_file(self) -> Path:
+        """The embedded search engine's own SQLite file (derived data, rebuildable)."""
+        return self.data_dir / "search.db"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -72,11 +90,19 @@ class Settings:
             payments_key_namespace=os.environ.get("MARKET_PAYMENTS_KEY_NAMESPACE", "market"),
             broker=os.environ.get("MARKET_BROKER", "embedded"),
             redis_url=os.environ.get("MARKET_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            redis_namespace=os.environ.get("MARKET_REDIS_NAMESPACE", "market"),
+            redis_heartbeat_timeout_ms=_int("MARKET_REDIS_HEARTBEAT_TIMEOUT_MS", 60_000),
+            redis_maintenance_chance=_int("MARKET_REDIS_MAINTENANCE_CHANCE", 1_000),
             rabbitmq_url=os.environ.get(
                 "MARKET_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"
             ),
             smtp_host=os.environ.get("MARKET_SMTP_HOST", ""),
             smtp_port=_int("MARKET_SMTP_PORT", 25),
             mail_from=os.environ.get("MARKET_MAIL_FROM", "noreply@rd-market.example"),
+            public_url=os.environ.get("MARKET_PUBLIC_URL", ""),
+            search_backend=os.environ.get("MARKET_SEARCH_BACKEND", "embedded"),
+            meili_url=os.environ.get("MARKET_MEILI_URL", ""),
+            meili_key=os.environ.get("MARKET_MEILI_KEY", ""),
+            meili_index_prefix=os.environ.get("MARKET_MEILI_INDEX_PREFIX", "market_"),
             debug=os.environ.get("MARKET_DEBUG", "") in ("1", "true", "yes"),
         )

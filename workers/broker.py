@@ -18,12 +18,17 @@ from market.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-def make_broker(settings: Settings, *, namespace: str = "market") -> Broker:
+def make_broker(settings: Settings, *, namespace: str | None = None) -> Broker:
     broker: Broker
     if settings.broker == "redis":
         from dramatiq.brokers.redis import RedisBroker
 
-        broker = RedisBroker(url=settings.redis_url, namespace=namespace)
+        broker = RedisBroker(
+            url=settings.redis_url,
+            namespace=namespace or settings.redis_namespace,
+            heartbeat_timeout=settings.redis_heartbeat_timeout_ms,
+            maintenance_chance=settings.redis_maintenance_chance,
+        )
     elif settings.broker == "rabbitmq":
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

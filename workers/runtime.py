@@ -70,6 +70,8 @@ class Scheduler:
         window = timedelta(days=self.ctx.settings.review_window_days)
         for milestone_id in self.ctx.contracts.due_for_auto_accept(window):
             self.actors.auto_accept.send(milestone_id)
+        # Deadline reminders go through the outbox, each queued once (keyed).
+        self.ctx.notifications.schedule_reminders()
 
     def run_forever(self) -> None:
         while not self._stop.is_set():

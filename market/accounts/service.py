@@ -234,6 +234,8 @@ class AccountService:
             entity_id=user.id,
             action="register",
             to_state="active",
+            # A new solver (empty profile) is findable by name at once (search index).
+            event=SolverProfileChanged(user_id=user.id) if role is Role.SOLVER else None,
         )
         return user
 
@@ -313,9 +315,10 @@ class AccountService:
             uow.commit()
 
     def authenticate(self, token: str) -> CurrentUser | None:
+        # Every authenticated request pays for this: columns only, no ORM objects.
         with self._sessions() as s:
             row = s.execute(
-                select(User)
+                select(User.id, User.email, User.role, User.org_id, User.language, User.display_name)
                 .join(ApiToken, ApiToken.user_id == User.id)
                 .where(
                     ApiToken.token_hash == hash_token(token),
@@ -323,7 +326,7 @@ class AccountService:
                     ApiToken.expires_at > utcnow(),
                     User.is_active.is_(True),
                 )
-            ).scalar_one_or_none()
+            ).one_or_none()
             if row is None:
                 return None
             return CurrentUser(

@@ -5,12 +5,20 @@ from market.audit.models import AuditEntry
 from market.bids.models import Bid, BidMilestone
 from market.contracts.models import Contract, Dispute, Milestone, Rating, Submission, SubmissionFile
 from market.db.base import Base
+from market.discovery.models import SavedSearch, SavedSearchHit
 from market.escrow.models import (
     JournalEntry,
     JournalLine,
     MilestoneEscrow,
     ProviderEvent,
     ReconciliationRun,
+)
+from market.notifications.models import (
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+    ScheduledReminder,
+    WebhookEndpoint,
 )
 from market.outbox.models import FailedJob, OutboxDelivery, OutboxEvent
 from market.tasks.models import NdaAcceptance, Task, TaskAttachment, TaskSkill
@@ -30,12 +38,18 @@ __all__ = [
     "Milestone",
     "MilestoneEscrow",
     "NdaAcceptance",
+    "Notification",
+    "NotificationDelivery",
+    "NotificationPreference",
     "Organisation",
     "OutboxDelivery",
     "OutboxEvent",
     "ProviderEvent",
     "Rating",
     "ReconciliationRun",
+    "SavedSearch",
+    "SavedSearchHit",
+    "ScheduledReminder",
     "SolverProfile",
     "Submission",
     "SubmissionFile",
@@ -43,4 +57,5 @@ __all__ = [
     "TaskAttachment",
     "TaskSkill",
     "User",
+    "WebhookEndpoint",
 ]

@@ -149,6 +149,10 @@ def load_demo(settings: Settings, echo: Callable[[str], Any] = print) -> bool:
             }
             bids.place(solver, task_id, msgspec.convert(plan, BidInput, strict=False))
         echo(f"bids: {len(data.get('bids', []))}")
+        # Search and "tasks for me" work at once, before the worker catches up.
+        from market.discovery.rebuild import reindex
+
+        reindex(settings, engine, progress_bar=False, echo=echo)
         return True
     finally:
         engine.dispose()

@@ -25,7 +25,9 @@ class EscrowStatus(StrEnum):
     UNFUNDED = "unfunded"
     FUNDING = "funding"  # a charge is on its way to the provider
     FUNDED = "funded"
-    SETTLING = "settling"  # a release and/or refund is on its way
+    SETTLING = "settling"  # part paid out (a split's first half), the rest still held
+    RELEASING = "releasing"  # a transfer to the solver is on its way
+    REFUNDING = "refunding"  # a refund to the poster is on its way
     RELEASED = "released"
     REFUNDED = "refunded"
     SPLIT = "split"  # part released, part refunded
@@ -116,6 +118,26 @@ ESCROW_TRANSITIONS: dict[str, tuple[frozenset[EscrowStatus], EscrowStatus]] = {
     "funded": (frozenset({EscrowStatus.UNFUNDED, EscrowStatus.FUNDING}), EscrowStatus.FUNDED),
     "start_settling": (frozenset({EscrowStatus.FUNDED}), EscrowStatus.SETTLING),
 }
+
+
+_IN_FLIGHT = {"release": EscrowStatus.RELEASING, "refund": EscrowStatus.REFUNDING}
+
+
+def start_settlement(current: EscrowStatus, operation: str) -> EscrowStatus:
+    """The in-flight status of a release or a refund ("release" or "refund").
+
+    The two never overlap on one milestone: each pays out what is held, and a movement of
+    the other kind that the provider made but the ledger has not booked yet is still
+    counted as held, so both would pay it out. A retry of the same operation is fine (it
+    replays under its idempotency key).
+    """
+    for other, status in _IN_FLIGHT.items():
+        if other != operation and current == status:
+            raise Conflict(
+                f"a {other} of this milestone is on its way; try again once it is booked",
+                rule="settlement_in_flight",
+            )
+    return _IN_FLIGHT[operation]
 
 
 def next_escrow_status(current: EscrowStatus, action: str) -> EscrowStatus:

@@ -7,6 +7,9 @@ Each operation runs in three steps so that no database lock is held across the n
 A crash or retry anywhere replays step 2 (the provider answers with the same object) and
 step 3 finds the entry already booked: one provider movement, one ledger entry. Webhooks
 book through the same step 3, so whichever arrives first wins and the other is a no-op.
+Step 1 marks which movement is in flight (funding, releasing, refunding): a release and a
+refund of one milestone never overlap, since each pays out what is held and the other's
+unbooked movement would still count as held.
 """
 
 from __future__ import annotations
@@ -64,10 +67,14 @@ class EscrowService:
             esc, milestone, contract = self._lock(uow.session, milestone_id)
             if esc.funded_minor > 0:
                 return "already_funded"
-            if contract.status in (ContractStatus.CANCELLED, ContractStatus.COMPLETED):
-                return "contract_closed"
-            if milestone.status == MilestoneStatus.CANCELLED:
-                return "milestone_cancelled"
+            # A charge already on its way is replayed whatever happened since: only its
+            # answer tells whether the poster paid, and a refund waits on it (found by
+            # tests/market/escrow/test_funding_in_flight.py).
+            if esc.status != EscrowStatus.FUNDING:
+                if contract.status in (ContractStatus.CANCELLED, ContractStatus.COMPLETED):
+                    return "contract_closed"
+                if milestone.status == MilestoneStatus.CANCELLED:
+                    return "milestone_cancelled"
             esc.status = EscrowStatus.FUNDING
             # A declined charge moved no money; the next attempt needs a fresh provider key
             # (the old one would replay the decline). Retries of one attempt share its key.
@@ -169,6 +176,7 @@ class EscrowService:
             esc, _m, contract = self._lock(s, milestone_id)
             if self._booked(s, self._key(milestone_id, "release")):
                 return "already_released"
+            in_flight = domain.start_settlement(EscrowStatus(esc.status), "release")
             held = esc.funded_minor - esc.released_minor - esc.refunded_minor
             if amount is None and held == 0:
                 return "nothing_held"
@@ -176,7 +184,7 @@ class EscrowService:
             domain.check_can_settle(
                 esc.funded_minor, esc.released_minor, esc.refunded_minor, amount
             )
-            esc.status = EscrowStatus.SETTLING
+            esc.status = in_flight
             uow.commit()
             contract_id, solver_id = contract.id, contract.solver_id
         _lines, net = domain.release_postings(
@@ -248,6 +256,7 @@ class EscrowService:
             esc, _m, contract = self._lock(s, milestone_id)
             if self._booked(s, self._key(milestone_id, "refund")):
                 return "already_refunded"
+            in_flight = domain.start_settlement(EscrowStatus(esc.status), "refund")
             held = esc.funded_minor - esc.released_minor - esc.refunded_minor
             if amount is None and held == 0:
                 if esc.status == EscrowStatus.FUNDING:
@@ -258,7 +267,7 @@ class EscrowService:
             domain.check_can_settle(
                 esc.funded_minor, esc.released_minor, esc.refunded_minor, amount
             )
-            esc.status = EscrowStatus.SETTLING
+            esc.status = in_flight
             payment_intent = esc.payment_intent_id
             contract_id = contract.id
             uow.commit()

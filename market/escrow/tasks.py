@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from market.contracts.domain import FINISHED_MILESTONES
 from market.contracts.models import Milestone
 from market.outbox.registry import subscribe
 
@@ -70,10 +71,21 @@ def refund_cancelled(ctx: JobContext, event: dict[str, Any]) -> None:
 
 @subscribe("ContractCompleted", name="escrow.refund_leftovers")
 def refund_leftovers(ctx: JobContext, event: dict[str, Any]) -> None:
-    """Whatever is still held when the contract closes goes back to the poster."""
+    """Whatever is still held when the contract closes goes back to the poster.
+
+    Not the money of accepted or resolved milestones: release_accepted and settle_dispute
+    pay that out, and their messages may run after this one (or be waiting for a retry),
+    so a refund here would take the solver's money back (found by
+    tests/market/escrow/test_lifecycle_machine.py).
+    """
     with ctx.sessions() as s:
         ids = list(
-            s.scalars(select(Milestone.id).where(Milestone.contract_id == event["contract_id"]))
+            s.scalars(
+                select(Milestone.id).where(
+                    Milestone.contract_id == event["contract_id"],
+                    Milestone.status.not_in(sorted(FINISHED_MILESTONES)),
+                )
+            )
         )
     for milestone_id in ids:
         ctx.escrow.refund(milestone_id)

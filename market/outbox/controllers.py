@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from market.accounts.domain import CurrentUser, Role
 from market.db.base import utcnow
 from market.errors import Conflict, NotFound
-from market.http import require_role
+from market.http import PathId, require_role
 from market.outbox.models import FailedJob, OutboxEvent
 from market.uow import UnitOfWork
 
@@ -52,7 +52,7 @@ class FailedJobController(Controller):
 
     @post("/{job_id:int}/redrive", status_code=HTTP_200_OK, sync_to_thread=True)
     def redrive(
-        self, job_id: int, user: CurrentUser, sessions: sessionmaker[Session]
+        self, job_id: PathId, user: CurrentUser, sessions: sessionmaker[Session]
     ) -> FailedJobOut:
         """Send a failed job again. Outbox handlers are re-sent through the outbox relay
         (handlers already done for that event are skipped); scheduled jobs are found again

@@ -79,6 +79,8 @@ def run_handler(ctx: JobContext, outbox_id: int, handler: str) -> str:
         if row is None:
             return "missing"
         payload = dict(row.payload)
+    # The event's own id, for handlers that key their idempotency on it (notifications).
+    payload["_outbox_id"] = outbox_id
     handler_named(handler).fn(ctx, payload)
     with UnitOfWork(ctx.sessions) as uow:
         uow.session.add(OutboxDelivery(outbox_id=outbox_id, handler=handler))

@@ -32,6 +32,10 @@ class Task(IdMixin, TimestampMixin, Base):
         Index("ix_tasks_status_budget", "status", "budget_minor"),
         Index("ix_tasks_status_bid_deadline", "status", "bid_deadline"),
         Index("ix_tasks_org", "org_id", "status"),
+        Index("ix_tasks_status_zone", "status", "zone", "published_at"),
+        Index("ix_tasks_status_industry_budget", "status", "industry", "budget_minor"),
+        Index("ix_tasks_status_trl", "status", "trl_current", "trl_target"),
+        Index("ix_tasks_status_mode", "status", "bidding_mode", "published_at"),
     )
 
     org_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"))

@@ -53,11 +53,12 @@ from sqlalchemy import Engine, func, insert, select
 from market.app import create_app
 from market.audit.models import AuditEntry
 from market.db.base import utcnow
+from market.notifications.models import Notification
 from market.outbox.models import FailedJob, OutboxEvent
 from market.settings import Settings
 from tests.conftest import make_settings, open_client
 from tests.helpers import PASSWORD, Actor, Api, bid_payload, task_payload
-from tests.servers import Provider
+from tests.servers import Provider, serve
 
 ACTORS = (
     "anonymous",
@@ -422,6 +423,51 @@ def signed_webhook(w: World) -> Call:
     return Call(content=body, headers={"Stripe-Signature": f"t={t},v1={sig}", "Content-Type": "application/json"})
 
 
+# Webhook endpoints made here receive the cast's later notifications: they point at a local
+# receiver that accepts everything, so those deliveries succeed.
+_HOOK_SINK: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def webhook_sink() -> Iterator[str]:
+    from litestar import Litestar, post
+
+    @post("/{path:path}", status_code=204)
+    async def accept(path: str) -> None:
+        return None
+
+    with serve(Litestar([accept])) as url:
+        _HOOK_SINK["url"] = url
+        yield url
+
+
+def bid_notification(w: World) -> Call:
+    """The owning poster's notification of the bidding solver's new bid."""
+    _, b = w.with_bid()
+    with w.c.app.state["engine"].connect() as conn:
+        nid = conn.scalar(
+            select(Notification.id).where(
+                Notification.user_id == w.owner.id, Notification.link == f"/bids/{b['id']}"
+            )
+        )
+    assert nid is not None, "the bid notified nobody"
+    return Call(params={"notification_id": nid})
+
+
+def preferences(w: World) -> Call:
+    return Call(json={"preferences": [{"channel": "email", "kind": "bid_placed", "enabled": False}]})
+
+
+def new_webhook(w: World) -> Call:
+    return Call(json={"url": f"{_HOOK_SINK['url']}/hooks/{next(_cell_seq)}", "description": "ERP"})
+
+
+def webhook(w: World) -> Call:
+    """A webhook endpoint of the owning poster."""
+    hook = w._ok("POST", "/me/webhooks", w.owner, 201, json=new_webhook(w).json)
+    return Call(params={"webhook_id": hook["id"]}, ctx={"webhook": hook["id"]})
+
+
 # -- checks on allowed cells: what the caller gets to see -----------------------------------
 
 
@@ -479,6 +525,87 @@ def sees_submission(r: httpx.Response, call: Call, w: World) -> None:
 
 def gets_pdf(r: httpx.Response, call: Call, w: World) -> None:
     assert r.content == PDF
+
+
+def sees_own_inbox(r: httpx.Response, call: Call, w: World) -> None:
+    assert w.me is not None
+    with w.c.app.state["engine"].connect() as conn:
+        mine = conn.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == w.me.id, Notification.inbox.is_(True))
+        )
+    assert r.json()["total"] == mine
+    assert mine or w.who != OWNER, "the owning poster was notified of the bid"
+
+
+def is_read(r: httpx.Response, call: Call, w: World) -> None:
+    assert r.json()["read"] is True
+
+
+def all_read(r: httpx.Response, call: Call, w: World) -> None:
+    assert w.me is not None
+    unread = w.c.get("/notifications", params={"unread": "true"}, headers=w.me.headers).json()
+    assert unread["total"] == 0 and unread["unread"] == 0
+
+
+def sees_own_webhooks(r: httpx.Response, call: Call, w: World) -> None:
+    assert (call.ctx["webhook"] in ids(r)) is (w.who == OWNER)
+    assert all(h["secret"] is None for h in r.json())
+
+
+def gets_secret_once(r: httpx.Response, call: Call, w: World) -> None:
+    assert w.me is not None
+    hook = r.json()
+    assert hook["secret"].startswith("whsec_")
+    listed = w.c.get("/me/webhooks", headers=w.me.headers).json()
+    assert [h["secret"] for h in listed if h["id"] == hook["id"]] == [None]
+
+
+# -- search, matching, saved searches -------------------------------------------------------
+
+
+def search_listing(w: World) -> Call:
+    tag = f"矩阵检索{next(_cell_seq)}号"
+    task = w.published(title_zh=f"{tag}海工焊接工艺")
+    draft = w.draft(title_zh=f"{tag}草稿")
+    return Call(query={"q": tag}, ctx={"published": task["id"], "draft": draft["id"]})
+
+
+def finds_published_not_draft(r: httpx.Response, call: Call, w: World) -> None:
+    found = [hit["task"]["id"] for hit in r.json()["items"]]
+    assert found == [call.ctx["published"]], found
+
+
+def solver_search(w: World) -> Call:
+    return Call(query={"q": "bidder"})
+
+
+def finds_bidder(r: httpx.Response, call: Call, w: World) -> None:
+    assert w.bidder.id in [hit["solver"]["id"] for hit in r.json()["items"]]
+
+
+def new_saved_search(w: World) -> Call:
+    return Call(json={"name": "海工焊接", "q": "焊接", "filters": {"district": ["tongzhou"]}})
+
+
+def saved_search(w: World) -> Call:
+    """The bidding solver's saved search, matched by a task published after it."""
+    mine = w._ok("GET", "/me/saved-searches", w.bidder, 200)
+    for old in mine[: max(0, len(mine) - 10)]:  # stay under the per-user limit (fresh worlds)
+        r = w.c.delete(f"/me/saved-searches/{old['id']}", headers=w.bidder.headers)
+        assert r.status_code == 204, r.text
+    saved = w._ok("POST", "/me/saved-searches", w.bidder, 201, json=new_saved_search(w).json)
+    w.published()
+    return Call(params={"search_id": saved["id"]}, ctx={"saved": saved["id"]})
+
+
+def sees_own_saved_searches(r: httpx.Response, call: Call, w: World) -> None:
+    assert (call.ctx["saved"] in ids(r)) is (w.who == BIDDER)
+
+
+def sees_hit(r: httpx.Response, call: Call, w: World) -> None:
+    assert r.json()["total"] >= 1
 
 
 # -- the matrix ------------------------------------------------------------------------------------
@@ -584,6 +711,35 @@ ROWS = (
     # payments: the provider's signature is the credential, whoever sends it
     Row("POST /webhooks/payments",               signed_webhook,       "200 200 200 200 200 200 200",
         reuse=False),
+    # notifications: each caller's own inbox, preferences and webhook endpoints
+    Row("GET /notifications",                    task_with_bid,        "401 200 200 200 200 200 200",
+        see=sees_own_inbox),
+    Row("POST /notifications/{notification_id}/read",
+                                                 bid_notification,     "401 200 404 404 404 404 404",
+        see=is_read),
+    Row("POST /notifications/read-all",          nothing,              "401 200 200 200 200 200 200",
+        see=all_read),
+    Row("GET /me/notification-preferences",      nothing,              "401 200 200 200 200 200 200"),
+    Row("PUT /me/notification-preferences",      preferences,          "401 200 200 200 200 200 200"),
+    Row("GET /me/webhooks",                      webhook,              "401 200 200 200 200 200 200",
+        see=sees_own_webhooks),
+    Row("POST /me/webhooks",                     new_webhook,          "401 201 201 201 201 201 201",
+        see=gets_secret_once),
+    Row("DELETE /me/webhooks/{webhook_id}",      webhook,              "401 204 404 404 404 404 404"),
+    # search and matching (the cast's solvers have no profiles: tasks-for-me is empty)
+    Row("GET /search/tasks",                     search_listing,       "200 200 200 200 200 200 200",
+        see=finds_published_not_draft),
+    Row("GET /search/solvers",                   solver_search,        "200 200 200 200 200 200 200",
+        see=finds_bidder),
+    Row("GET /match/tasks-for-me",               nothing,              "401 403 403 200 200 403 403"),
+    Row("GET /tasks/{task_id}/matching-solvers", task_with_bid,        "401 200 403 403 403 403 200"),
+    Row("POST /me/saved-searches",               new_saved_search,     "401 201 201 201 201 201 201"),
+    Row("GET /me/saved-searches",                saved_search,         "401 200 200 200 200 200 200",
+        see=sees_own_saved_searches),
+    Row("DELETE /me/saved-searches/{search_id}", saved_search,         "401 404 404 204 404 404 404"),
+    Row("GET /me/saved-searches/{search_id}/hits",
+                                                 saved_search,         "401 404 404 200 404 404 404",
+        see=sees_hit),
     # admin
     Row("GET /admin/disputes",                   nothing,              "401 403 403 403 403 403 200"),
     Row("GET /admin/ledger",                     nothing,              "401 403 403 403 403 403 200"),

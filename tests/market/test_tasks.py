@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.helpers import Api, bid_payload, in_days, task_payload
 
 
@@ -138,3 +140,16 @@ def test_an_official_posts_for_their_own_district_only(api: Api) -> None:
     task = api.published_task(official, district="haimen", zone="haimen_biomedicine", industry="biomedicine")
     r = api.c.patch(f"/tasks/{task['id']}", json={"district": "rudong"}, headers=official.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "own_district"
+
+
+def test_broad_listings_stop_counting_at_the_cap(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("market.tasks.service.COUNT_CAP", 2)
+    poster = api.poster()
+    for _ in range(3):
+        api.published_task(poster)
+    page = api.c.get("/tasks?page_size=1").json()
+    assert (page["total"], page["total_is_exact"]) == (2, False)
+    page = api.c.get("/tasks?page_size=1&page=3").json()
+    assert len(page["items"]) == 1  # the pages themselves are not capped
+    exact = api.c.get("/tasks?industry=biomedicine").json()
+    assert (exact["total"], exact["total_is_exact"]) == (0, True)

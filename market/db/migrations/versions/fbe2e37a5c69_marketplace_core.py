@@ -1,8 +1,8 @@
 """marketplace core
 
-Revision ID: cddbc199b850
+Revision ID: fbe2e37a5c69
 Revises: 
-Create Date: 2026-11-28 03:06:10.696588
+Create Date: 2026-11-28 04:26:21.469309
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from alembic import op
 import market.db.base
 from sqlalchemy.dialects import postgresql
 
-revision: str = 'cddbc199b850'
+revision: str = 'fbe2e37a5c69'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -88,6 +88,11 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reconciliation_runs'))
     )
+    op.create_table('scheduled_reminders',
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('created_at', market.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_scheduled_reminders'))
+    )
     op.create_table('outbox_deliveries',
     sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('handler', sa.String(length=80), nullable=False),
@@ -139,6 +144,49 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.create_index('ix_audit_entries_entity', ['entity', 'entity_id'], unique=False)
+
+    op.create_table('notification_preferences',
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notification_preferences_user_id_users')),
+    sa.PrimaryKeyConstraint('user_id', 'channel', 'kind', name=op.f('pk_notification_preferences'))
+    )
+    op.create_table('notifications',
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('title_zh', sa.String(length=400), nullable=False),
+    sa.Column('title_en', sa.String(length=400), nullable=False),
+    sa.Column('body_zh', sa.Text(), nullable=False),
+    sa.Column('body_en', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=200), nullable=False),
+    sa.Column('inbox', sa.Boolean(), nullable=False),
+    sa.Column('read_at', market.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', market.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['outbox_id'], ['outbox_events.id'], name=op.f('fk_notifications_outbox_id_outbox_events')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('user_id', 'outbox_id', 'kind', name=op.f('uq_notifications_user_id_outbox_id_kind'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_inbox', ['user_id', 'inbox', 'id'], unique=False)
+        batch_op.create_index('ix_notifications_unread', ['user_id', 'inbox', 'read_at'], unique=False)
+
+    op.create_table('saved_searches',
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('q', sa.String(length=200), nullable=False),
+    sa.Column('filters', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', market.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_saved_searches_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_searches'))
+    )
+    with op.batch_alter_table('saved_searches', schema=None) as batch_op:
+        batch_op.create_index('ix_saved_searches_user', ['user_id', 'id'], unique=False)
 
     op.create_table('solver_profiles',
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -195,7 +243,26 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_status_budget', ['status', 'budget_minor'], unique=False)
         batch_op.create_index('ix_tasks_status_district', ['status', 'district', 'published_at'], unique=False)
         batch_op.create_index('ix_tasks_status_industry', ['status', 'industry', 'published_at'], unique=False)
+        batch_op.create_index('ix_tasks_status_industry_budget', ['status', 'industry', 'budget_minor'], unique=False)
+        batch_op.create_index('ix_tasks_status_mode', ['status', 'bidding_mode', 'published_at'], unique=False)
         batch_op.create_index('ix_tasks_status_published_at', ['status', 'published_at'], unique=False)
+        batch_op.create_index('ix_tasks_status_trl', ['status', 'trl_current', 'trl_target'], unique=False)
+        batch_op.create_index('ix_tasks_status_zone', ['status', 'zone', 'published_at'], unique=False)
+
+    op.create_table('webhook_endpoints',
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('secret', sa.String(length=100), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', market.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', market.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_webhook_endpoints_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoints'))
+    )
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_endpoints_user', ['user_id', 'active'], unique=False)
 
     op.create_table('bids',
     sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -230,6 +297,39 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_nda_acceptances')),
     sa.UniqueConstraint('task_id', 'user_id', name=op.f('uq_nda_acceptances_task_id_user_id'))
     )
+    op.create_table('notification_deliveries',
+    sa.Column('notification_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('target', sa.String(length=254), nullable=False),
+    sa.Column('endpoint_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('claimed_until', market.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', market.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', market.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'], name=op.f('fk_notification_deliveries_endpoint_id_webhook_endpoints')),
+    sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_notification_deliveries_notification_id_notifications')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_deliveries')),
+    sa.UniqueConstraint('notification_id', 'channel', 'target', name=op.f('uq_notification_deliveries_notification_id_channel_target'))
+    )
+    with op.batch_alter_table('notification_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_deliveries_status', ['status', 'id'], unique=False)
+
+    op.create_table('saved_search_hits',
+    sa.Column('saved_search_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('matched_at', market.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['saved_search_id'], ['saved_searches.id'], name=op.f('fk_saved_search_hits_saved_search_id_saved_searches'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_saved_search_hits_task_id_tasks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_search_hits')),
+    sa.UniqueConstraint('saved_search_id', 'task_id', name=op.f('uq_saved_search_hits_saved_search_id_task_id'))
+    )
+    with op.batch_alter_table('saved_search_hits', schema=None) as batch_op:
+        batch_op.create_index('ix_saved_search_hits_task', ['task_id'], unique=False)
+
     op.create_table('task_attachments',
     sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('filename', sa.String(length=200), nullable=False),
@@ -504,6 +604,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_task_attachments_task_id'))
 
     op.drop_table('task_attachments')
+    with op.batch_alter_table('saved_search_hits', schema=None) as batch_op:
+        batch_op.drop_index('ix_saved_search_hits_task')
+
+    op.drop_table('saved_search_hits')
+    with op.batch_alter_table('notification_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_deliveries_status')
+
+    op.drop_table('notification_deliveries')
     op.drop_table('nda_acceptances')
     with op.batch_alter_table('bids', schema=None) as batch_op:
         batch_op.drop_index('uq_bids_live_task_solver', postgresql_where=sa.text("status IN ('submitted', 'shortlisted', 'awarded')"), sqlite_where=sa.text("status IN ('submitted', 'shortlisted', 'awarded')"))
@@ -511,8 +619,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_bids_solver')
 
     op.drop_table('bids')
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_endpoints_user')
+
+    op.drop_table('webhook_endpoints')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_status_zone')
+        batch_op.drop_index('ix_tasks_status_trl')
         batch_op.drop_index('ix_tasks_status_published_at')
+        batch_op.drop_index('ix_tasks_status_mode')
+        batch_op.drop_index('ix_tasks_status_industry_budget')
         batch_op.drop_index('ix_tasks_status_industry')
         batch_op.drop_index('ix_tasks_status_district')
         batch_op.drop_index('ix_tasks_status_budget')
@@ -521,6 +637,16 @@ def downgrade() -> None:
 
     op.drop_table('tasks')
     op.drop_table('solver_profiles')
+    with op.batch_alter_table('saved_searches', schema=None) as batch_op:
+        batch_op.drop_index('ix_saved_searches_user')
+
+    op.drop_table('saved_searches')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_unread')
+        batch_op.drop_index('ix_notifications_inbox')
+
+    op.drop_table('notifications')
+    op.drop_table('notification_preferences')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_entries_entity')
 
@@ -531,6 +657,7 @@ def downgrade() -> None:
     op.drop_table('api_tokens')
     op.drop_table('users')
     op.drop_table('outbox_deliveries')
+    op.drop_table('scheduled_reminders')
     op.drop_table('reconciliation_runs')
     op.drop_table('provider_events')
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:

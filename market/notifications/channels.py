@@ -1,0 +1,73 @@
+"""The edges: e-mail over SMTP (stdlib smtplib) and signed webhooks over httpx."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import httpx
+
+SMTP_TIMEOUT_S = 15.0
+WEBHOOK_TIMEOUT_S = 10.0
+SIGNATURE_HEADER = "X-Market-Signature"
+
+
+class DeliveryError(Exception):
+    """Sending failed in a way a retry may fix (the worker retries the job)."""
+
+
+def email_message(
+    *, sender: str, to: str, subject: str, body: str, message_id: str
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    # Stable per delivery: a message sent twice (a crash between sending and recording it)
+    # is recognisably the same message.
+    msg["Message-ID"] = message_id
+    msg.set_content(body, charset="utf-8")
+    return msg
+
+
+def send_email(host: str, port: int, msg: EmailMessage) -> None:
+    try:
+        with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_S) as smtp:
+            smtp.send_message(msg)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"smtp {host}:{port}: {type(exc).__name__}: {exc}") from exc
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """`t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def post_webhook(
+    client: httpx.Client,
+    url: str,
+    secret: str,
+    body: bytes,
+    timestamp: int,
+    headers: dict[str, str],
+) -> None:
+    try:
+        r = client.post(
+            url,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: signature(secret, timestamp, body),
+                **headers,
+            },
+            timeout=WEBHOOK_TIMEOUT_S,
+        )
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise DeliveryError(f"POST {url}: {type(exc).__name__}: {exc}") from exc
+    if not 200 <= r.status_code < 300:
+        raise DeliveryError(f"POST {url}: HTTP {r.status_code}")
