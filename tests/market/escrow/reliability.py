@@ -6,7 +6,7 @@
 - `World`: users, tasks, bids and contracts made through the services, as the API would.
 - `JobRunner`: the outbox relay and a small at-least-once queue that behaves like Dramatiq
   (messages in any order, duplicates, retry after a retryable error).
-- `check_books` / `check_provider`: the money invariants.
+- `check_books`, `check_provider`, `check_settled`, `check_decisions`: the invariants.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from market.bids.schemas import BidInput
 from market.bids.service import BidService
 from market.contracts.models import Dispute, Milestone
 from market.errors import Conflict, NotFound
-from market.escrow.domain import escrow_account, solver_account
+from market.escrow.domain import escrow_account
 from market.escrow.gateway import GatewayError, PaymentsGateway, ProviderUnavailable
 from market.escrow.models import JournalEntry, MilestoneEscrow
 from market.escrow.service import ledger_totals
@@ -494,24 +494,3 @@ def check_decisions(engine: Engine) -> None:
                 f"milestone {m.id} is {m.status}: funded/released/refunded "
                 f"{(funded, released, refunded)}, decided {want}"
             )
-
-
-def solver_balance(books: Books, solver_id: int) -> int:
-    return books.solver_credits.get(solver_id, 0)
-
-
-__all__ = [
-    "Awarded",
-    "Books",
-    "JobRunner",
-    "Stack",
-    "World",
-    "check_books",
-    "check_decisions",
-    "check_provider",
-    "check_settled",
-    "escrow_account",
-    "settle",
-    "solver_account",
-    "stack",
-]
