@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
+import msgspec
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,10 +38,8 @@ from market.contracts.schemas import (
     ContractOut,
     DisputeOut,
     EscrowOut,
-    MilestoneOut,
     RatingOut,
     ResolveDisputeInput,
-    SubmissionFileOut,
     SubmissionOut,
 )
 from market.db.base import utcnow
@@ -65,90 +64,19 @@ class UploadedFile:
 
 
 def contract_out(c: Contract) -> ContractOut:
-    return ContractOut(
-        id=c.id,
-        task_id=c.task_id,
-        bid_id=c.bid_id,
-        poster_org_id=c.poster_org_id,
-        solver_id=c.solver_id,
-        status=c.status,
-        price_minor=c.price_minor,
-        ip_terms=c.ip_terms,
-        confidentiality=c.confidentiality,
-        poster_accepted_by_id=c.poster_accepted_by_id,
-        poster_accepted_at=c.poster_accepted_at,
-        solver_accepted_at=c.solver_accepted_at,
-        completed_at=c.completed_at,
-        milestones=[
-            MilestoneOut(
-                id=m.id,
-                seq=m.seq,
-                title=m.title,
-                deliverable=m.deliverable,
-                amount_minor=m.amount_minor,
-                due=m.due,
-                status=m.status,
-            )
-            for m in c.milestones
-        ],
-        created_at=c.created_at,
-    )
+    return msgspec.convert(c, ContractOut, from_attributes=True)
 
 
 def submission_out(s: Submission) -> SubmissionOut:
-    return SubmissionOut(
-        id=s.id,
-        milestone_id=s.milestone_id,
-        version=s.version,
-        note=s.note,
-        sha256=s.sha256,
-        submitted_by_id=s.submitted_by_id,
-        submitted_at=s.submitted_at,
-        review_status=s.review_status,
-        review_comment=s.review_comment,
-        reviewed_at=s.reviewed_at,
-        files=[
-            SubmissionFileOut(
-                id=f.id,
-                filename=f.filename,
-                content_type=f.content_type,
-                size=f.size,
-                sha256=f.sha256,
-            )
-            for f in s.files
-        ],
-    )
+    return msgspec.convert(s, SubmissionOut, from_attributes=True)
 
 
 def dispute_out(d: Dispute) -> DisputeOut:
-    return DisputeOut(
-        id=d.id,
-        contract_id=d.contract_id,
-        milestone_id=d.milestone_id,
-        opened_by_id=d.opened_by_id,
-        reason=d.reason,
-        status=d.status,
-        outcome=d.outcome,
-        solver_share_pct=d.solver_share_pct,
-        to_solver_minor=d.to_solver_minor,
-        to_poster_minor=d.to_poster_minor,
-        resolution_note=d.resolution_note,
-        resolved_at=d.resolved_at,
-        created_at=d.created_at,
-    )
+    return msgspec.convert(d, DisputeOut, from_attributes=True)
 
 
 def rating_out(r: Rating) -> RatingOut:
-    return RatingOut(
-        id=r.id,
-        contract_id=r.contract_id,
-        rater_id=r.rater_id,
-        rated_user_id=r.rated_user_id,
-        rated_org_id=r.rated_org_id,
-        score=r.score,
-        comment=r.comment,
-        created_at=r.created_at,
-    )
+    return msgspec.convert(r, RatingOut, from_attributes=True)
 
 
 def submission_digest(note: str, file_digests: list[str]) -> str:
