@@ -222,14 +222,7 @@ class EscrowService:
                 lines,
             ):
                 return "already_released"
-            domain.check_can_settle(
-                esc.funded_minor, esc.released_minor, esc.refunded_minor, amount
-            )
-            esc.released_minor += amount
-            esc.status = (
-                domain.settled_status(esc.funded_minor, esc.released_minor, esc.refunded_minor)
-                or EscrowStatus.SETTLING
-            )
+            self._settle(esc, EntryKind.RELEASE, amount)
             uow.record(
                 actor_id=None,
                 entity="milestone",
@@ -300,14 +293,7 @@ class EscrowService:
                 lines,
             ):
                 return "already_refunded"
-            domain.check_can_settle(
-                esc.funded_minor, esc.released_minor, esc.refunded_minor, amount
-            )
-            esc.refunded_minor += amount
-            esc.status = (
-                domain.settled_status(esc.funded_minor, esc.released_minor, esc.refunded_minor)
-                or EscrowStatus.SETTLING
-            )
+            self._settle(esc, EntryKind.REFUND, amount)
             uow.record(
                 actor_id=None,
                 entity="milestone",
@@ -324,6 +310,19 @@ class EscrowService:
             )
             uow.commit()
             return "refunded"
+
+    @staticmethod
+    def _settle(esc: MilestoneEscrow, kind: EntryKind, amount: int) -> None:
+        """Count a booked release or refund against what is held; escrow never goes negative."""
+        domain.check_can_settle(esc.funded_minor, esc.released_minor, esc.refunded_minor, amount)
+        if kind is EntryKind.RELEASE:
+            esc.released_minor += amount
+        else:
+            esc.refunded_minor += amount
+        esc.status = (
+            domain.settled_status(esc.funded_minor, esc.released_minor, esc.refunded_minor)
+            or EscrowStatus.SETTLING
+        )
 
     # -- queries ------------------------------------------------------------------------------
     @property
