@@ -30,15 +30,17 @@ counter (outcomes, steps, milliseconds per rule) to a file. A default run covers
 lifecycles per backend, 60 for the two; the 1,000 lifecycles asked for take ~17 runs with
 different ESCROW_SEEDs (below), or one run with ESCROW_LIFECYCLES=500 (about 5 min per
 backend on 2 idle cores).
-Generation is derandomized and the mock's faults are seeded, for reproducible CI runs
-(what still varies is thread timing: timeouts, concurrent duplicates); ESCROW_SEED=<n>
-picks another reproducible set of examples, so that successive runs add new lifecycles.
+Generation and the mock's faults are seeded by ESCROW_SEED, or when it is unset by the
+checked-out commit: every landing on main runs new lifecycles, so CI runs add up, and a
+failure names the seed that reproduces it (what still varies is thread timing: timeouts,
+concurrent duplicates).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -80,9 +82,32 @@ LIFECYCLES = int(os.environ.get("ESCROW_LIFECYCLES", "24"))
 PER_EXAMPLE = int(os.environ.get("ESCROW_CONTRACTS_PER_EXAMPLE", "6"))
 MAX_PER_EXAMPLE = PER_EXAMPLE + 2
 STEPS = int(os.environ.get("ESCROW_STEPS_PER_EXAMPLE", "40"))
-# Unset: derandomized (the same examples every run, for CI). Set: other examples, as
-# reproducible (e.g. ESCROW_SEED=$CI_RUN_NUMBER to cover new lifecycles on every run).
-SEED = int(os.environ["ESCROW_SEED"]) if os.environ.get("ESCROW_SEED") else None
+
+
+def _run_seed() -> int | None:
+    """ESCROW_SEED if set; otherwise one derived from the checked-out commit.
+
+    Every landing on main is a new commit, so successive CI runs drive new lifecycles
+    (that is how runs add up to the 1,000 asked for) while any one commit's run stays
+    reproducible. Outside a git checkout: None, the derandomized examples.
+    """
+    if os.environ.get("ESCROW_SEED"):
+        return int(os.environ["ESCROW_SEED"])
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        return int(head[:8], 16)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+SEED = _run_seed()
 
 # Background faults: 15 % of API calls fail (half of them after doing the work), 4 % sleep
 # past the client's timeout; 30 % of webhooks come twice, batches are shuffled.
@@ -455,11 +480,16 @@ def test_many_lifecycles_keep_the_books_right(
         )
         if SEED is not None:
             test = seed(SEED)(test)
-        test()
+        try:
+            test()
+        except Exception as failure:
+            failure.add_note(f"reproduce with ESCROW_SEED={SEED} ({engine.dialect.name})")
+            raise
     record_property("lifecycles", stats["lifecycles"])
     with capsys.disabled():
         print(
-            f"\n[escrow lifecycles, {engine.dialect.name}] {stats['lifecycles']} lifecycles in "
+            f"\n[escrow lifecycles, {engine.dialect.name}, ESCROW_SEED={SEED}] "
+            f"{stats['lifecycles']} lifecycles in "
             f"{stats['examples']} examples; {stats['job_runs']} job runs, "
             f"{stats['job_retries']} retries, {stats['duplicate_deliveries']} duplicate "
             f"deliveries, {stats['webhook_attempts']} webhook deliveries, "

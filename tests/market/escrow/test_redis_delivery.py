@@ -1,7 +1,7 @@
-"""Money jobs through a real Redis broker: duplicates and a worker killed mid-payment.
+"""Money jobs through a real broker: duplicates and a worker killed mid-payment.
 
-1. An outbox event relayed to Redis (every message sent twice), handled by a
-   dramatiq.Worker in this process: one effect.
+1. An outbox event relayed to Redis, and to RabbitMQ (every message sent twice), handled
+   by a dramatiq.Worker in this process: one effect.
 2. A real `market worker` process (MARKET_BROKER=redis) is killed with SIGKILL while its
    transfer to the solver is at the provider: the provider has moved the money, the worker
    never books it. A second worker starts; Dramatiq's Redis broker gives the dead worker's
@@ -50,6 +50,31 @@ from workers.runtime import wire
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 MARKET = Path(sys.executable).with_name("market")
+
+
+@pytest.fixture
+def rabbitmq_settings(settings: Settings) -> Iterator[Settings]:
+    """The test's settings on RabbitMQ, in a virtual host of its own (deleted after)."""
+    vhost = f"market-test-{uuid.uuid4().hex[:12]}"
+
+    def rabbitmqctl(*args: str) -> None:
+        subprocess.run(["rabbitmqctl", *args], capture_output=True, check=True, timeout=60)
+
+    try:
+        rabbitmqctl("add_vhost", vhost)
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"no RabbitMQ to make a virtual host on: {exc}")
+    yield dataclasses.replace(
+        settings, broker="rabbitmq", rabbitmq_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    )
+    rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker_settings(request: pytest.FixtureRequest) -> Settings:
+    """Each broker the settings can name."""
+    return request.getfixturevalue(f"{request.param}_settings")
 
 
 @pytest.fixture
@@ -131,12 +156,12 @@ def _transfers(provider: Provider) -> list[dict[str, Any]]:
     return [d for d in provider.movements()["data"] if d["type"] == "transfer"]
 
 
-def test_a_message_sent_twice_through_redis_has_one_effect(
-    api: Api, jobs: JobContext, engine: Engine, provider: Provider, redis_settings: Settings
+def test_a_message_sent_twice_through_the_broker_has_one_effect(
+    api: Api, jobs: JobContext, engine: Engine, provider: Provider, broker_settings: Settings
 ) -> None:
     _accepted_milestone(api, jobs)
-    broker = make_broker(redis_settings)
-    broker, ctx, actors = wire(redis_settings, engine, broker)
+    broker = make_broker(broker_settings)
+    broker, ctx, actors = wire(broker_settings, engine, broker)
     worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
     try:
         sent = _relay(ctx, lambda oid, h: [actors.send_handler(oid, h) for _ in range(2)])
