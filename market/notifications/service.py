@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from market.accounts.domain import POSTING_ROLES, CurrentUser
 from market.accounts.models import User
-from market.bids.domain import LIVE_BID_STATUSES
+from market.bids.domain import LIVE_BID_STATUSES, BidStatus
 from market.bids.models import Bid
 from market.contracts.domain import ContractStatus, MilestoneStatus
 from market.contracts.models import Contract, Milestone
@@ -697,6 +697,19 @@ class NotificationService:
                 raise NotFound(f"no {model.__tablename__} row {key}")
             s.expunge(row)
             return row
+
+    def waiting_bidders(self, task_id: int) -> list[int]:
+        """Solvers whose bid on the task awaits a decision (not the awarded one: a
+        cancelled contract tells its solver itself)."""
+        waiting = [str(BidStatus.SUBMITTED), str(BidStatus.SHORTLISTED)]
+        with self._sessions() as s:
+            return list(
+                s.scalars(
+                    select(Bid.solver_id)
+                    .where(Bid.task_id == task_id, Bid.status.in_(waiting))
+                    .order_by(Bid.solver_id)
+                )
+            )
 
     def live_bid_count(self, task_id: int) -> int:
         with self._sessions() as s:

@@ -187,6 +187,25 @@ def milestone_refunded(ctx: JobContext, event: dict[str, Any]) -> None:
     _to_posters(ctx, event, Kind.MILESTONE_REFUNDED, contract.poster_org_id, values, link)
 
 
+@subscribe("ContractCancelled", name="notifications.contract_cancelled")
+def contract_cancelled(ctx: JobContext, event: dict[str, Any]) -> None:
+    # Only the poster cancels a contract: the solver is the one to tell.
+    contract, values = _contract(ctx, event["contract_id"])
+    values["reason"] = event["reason"]
+    link = f"/contracts/{contract.id}"
+    _to_user(ctx, event, Kind.CONTRACT_CANCELLED, contract.solver_id, values, link)
+
+
+@subscribe("TaskCancelled", name="notifications.task_cancelled")
+def task_cancelled(ctx: JobContext, event: dict[str, Any]) -> None:
+    _, values = _task(ctx, event["task_id"])
+    values["reason"] = event["reason"]
+    bidders = ctx.notifications.waiting_bidders(event["task_id"])
+    ctx.notifications.notify(
+        _outbox_id(event), Kind.TASK_CANCELLED, bidders, values, f"/tasks/{event['task_id']}"
+    )
+
+
 # -- disputes: both parties ------------------------------------------------------------
 
 

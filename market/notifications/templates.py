@@ -21,6 +21,8 @@ class Kind(StrEnum):
     BID_DECLINED = "bid_declined"
     CONTRACT_AWARDED = "contract_awarded"
     CONTRACT_FUNDED = "contract_funded"
+    CONTRACT_CANCELLED = "contract_cancelled"
+    TASK_CANCELLED = "task_cancelled"
     MILESTONE_FUNDED = "milestone_funded"
     MILESTONE_READY = "milestone_ready"
     MILESTONE_FUNDING_FAILED = "milestone_funding_failed"
@@ -94,6 +96,22 @@ TEMPLATES: dict[Kind, Template] = {
         "任务「{task_zh}」的首期款 {amount} 已存入平台托管。请确认知识产权与保密条款，合同随即生效。",
         "The first milestone of “{task_en}”, {amount}, is now held in escrow. Accept the IP "
         "and confidentiality terms and the contract starts.",
+    ),
+    Kind.CONTRACT_CANCELLED: Template(
+        "「{task_zh}」的合同已被发布方取消",
+        "The poster cancelled the contract for “{task_en}”",
+        "发布方取消了任务「{task_zh}」的合同，理由：{reason}。尚未交付的里程碑不再进行，"
+        "其托管款退回发布方；已验收的款项不受影响。",
+        "The poster cancelled the contract for “{task_en}”. Reason: {reason}. Milestones not "
+        "yet delivered will not go ahead and their escrow goes back to the poster; money "
+        "already released to you is not affected.",
+    ),
+    Kind.TASK_CANCELLED: Template(
+        "您投标的任务「{task_zh}」已取消",
+        "“{task_en}”, which you bid on, was cancelled",
+        "发布方取消了任务「{task_zh}」，理由：{reason}。您的投标不会再被评审。",
+        "The poster cancelled the task “{task_en}”. Reason: {reason}. Your bid will not be "
+        "reviewed.",
     ),
     Kind.MILESTONE_FUNDED: Template(
         "「{task_zh}」第 {seq} 期款已存入托管",

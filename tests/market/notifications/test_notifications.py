@@ -317,3 +317,44 @@ def test_deadline_reminders_are_sent_once(api: Api, jobs: JobContext, mailbox: M
     assert due_soon[0]["title"] == f"「{TASK_ZH}」第 1 期将在 48 小时内到期"
     assert m1["title"] in due_soon[0]["body"]
     assert len([m for m in mailbox.to(solver.email) if "48" in m["Subject"]]) == 1
+
+
+def test_cancellations_tell_the_bidders_and_the_solver(api: Api, mailbox: Mailbox) -> None:
+    c = api.c
+    poster = api.poster("海工")
+    waiting, shortlisted, withdrawn = api.solver("甲"), api.solver("乙"), api.solver("丙")
+    task = api.published_task(poster)
+    api.bid(waiting, task["id"])
+    bid = api.bid(shortlisted, task["id"])
+    assert c.post(f"/bids/{bid['id']}/shortlist", headers=poster.headers).status_code == 200
+    gone = api.bid(withdrawn, task["id"])
+    assert c.post(f"/bids/{gone['id']}/withdraw", headers=withdrawn.headers).status_code == 200
+    r = c.post(f"/tasks/{task['id']}/cancel", json={"reason": "预算调整"}, headers=poster.headers)
+    assert r.status_code == 200, r.text
+
+    for solver in (waiting, shortlisted):
+        note = next(n for n in inbox(api, solver)["items"] if n["kind"] == "task_cancelled")
+        assert note["title"] == f"您投标的任务「{TASK_ZH}」已取消"
+        assert "理由：预算调整" in note["body"]
+        assert note["link"] == f"/tasks/{task['id']}"
+    assert "task_cancelled" not in kinds(api, withdrawn)
+    assert kinds(api, poster).count("task_cancelled") == 0
+
+    # A contract the poster cancels: its solver hears it once, in their language, and is
+    # not also told "the task you bid on was cancelled".
+    solver = english_solver(api, "Dr Smith")
+    contract = api.contract(poster, solver)
+    r = c.post(
+        f"/contracts/{contract['id']}/cancel",
+        json={"reason": "项目终止 / project stopped"},
+        headers=poster.headers,
+    )
+    assert r.status_code == 200, r.text
+    got = kinds(api, solver)
+    assert got.count("contract_cancelled") == 1
+    assert "task_cancelled" not in got
+    note = next(n for n in inbox(api, solver)["items"] if n["kind"] == "contract_cancelled")
+    assert note["title"] == f"The poster cancelled the contract for “{TASK_EN}”"
+    assert "Reason: 项目终止 / project stopped" in note["body"]
+    (mail,) = [m for m in mailbox.to(solver.email) if m["Subject"] == note["title"]]
+    assert "project stopped" in mail.get_content()
