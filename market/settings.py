@@ -49,6 +49,9 @@ class Settings:
     smtp_host: str = ""
     smtp_port: int = 25
     mail_from: str = "noreply@rd-market.example"
+    # Integrators' webhook URLs may name loopback / private / link-local hosts (tests,
+    # a single-machine set-up); off, such URLs are refused, at registration and at sending.
+    webhook_allow_private: bool = False
     # Where users reach the site: the links in e-mails (default http://host:port).
     public_url: str = ""
     # Search: "embedded" (SQLite FTS5 in $MARKET_DATA_DIR/search.db) or "meilisearch".
@@ -56,6 +59,8 @@ class Settings:
     meili_url: str = ""
     meili_key: str = ""
     meili_index_prefix: str = "market_"
+    # Signs the web pages' CSRF tokens; empty: one kept in $MARKET_DATA_DIR/secret.key.
+    secret_key: str = ""
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -104,5 +109,8 @@ class Settings:
             meili_url=os.environ.get("MARKET_MEILI_URL", ""),
             meili_key=os.environ.get("MARKET_MEILI_KEY", ""),
             meili_index_prefix=os.environ.get("MARKET_MEILI_INDEX_PREFIX", "market_"),
+            webhook_allow_private=os.environ.get("MARKET_WEBHOOK_ALLOW_PRIVATE", "")
+            in ("1", "true", "yes"),
+            secret_key=os.environ.get("MARKET_SECRET_KEY", ""),
             debug=os.environ.get("MARKET_DEBUG", "") in ("1", "true", "yes"),
         )

@@ -107,6 +107,8 @@ def make_settings(database_url: str, data_dir: Path, provider: Provider) -> Sett
         payments_secret_key=Provider.SECRET,
         # The shared provider outlives each test's emptied database: keep keys apart.
         payments_key_namespace=f"test-{uuid.uuid4().hex[:12]}",
+        # The tests' webhook receivers listen on 127.0.0.1.
+        webhook_allow_private=True,
     )
 
 

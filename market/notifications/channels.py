@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import smtplib
+import socket
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -17,6 +19,42 @@ SIGNATURE_HEADER = "X-Market-Signature"
 
 class DeliveryError(Exception):
     """Sending failed in a way a retry may fix (the worker retries the job)."""
+
+
+class RefusedTarget(Exception):
+    """The webhook's host is not on the public internet: it is never contacted."""
+
+
+def _not_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return not (mapped or ip).is_global
+
+
+def literal_private_host(host: str) -> bool:
+    """`host` is an IP literal outside the public internet, or a localhost name."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return _not_public(name)
+    except ValueError:
+        return False  # a name, not an address
+
+
+def refuse_private_target(host: str, port: int) -> None:
+    """Raise RefusedTarget when `host` is, or resolves to, an address that is not public
+    (loopback, private, link-local such as cloud metadata, reserved): integrators' URLs
+    must not make the server call into its own network. DNS trouble is retryable."""
+    if literal_private_host(host):
+        raise RefusedTarget(f"{host} is not a public address")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise DeliveryError(f"cannot resolve {host}: {exc}") from exc
+    for *_, sockaddr in infos:
+        if _not_public(str(sockaddr[0])):
+            raise RefusedTarget(f"{host} resolves to {sockaddr[0]}, not a public address")
 
 
 def email_message(

@@ -106,8 +106,10 @@ def webhook_out(w: WebhookEndpoint, secret: str | None = None) -> WebhookOut:
     )
 
 
-def check_webhook_url(url: str) -> str:
-    """http(s) with a host, no credentials in it; returned as given (stripped)."""
+def check_webhook_url(url: str, *, allow_private: bool = False) -> str:
+    """http(s) with a host, no credentials in it, and (unless allowed) not a loopback,
+    private or link-local address; returned as given (stripped). A name that resolves to
+    such an address is refused at sending time (it may change after registration)."""
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -122,6 +124,12 @@ def check_webhook_url(url: str) -> str:
         raise InvalidInput("put no credentials in the URL", field="url", rule="url_credentials")
     if port == 0:
         raise InvalidInput("the URL's port must be 1-65535", field="url", rule="url")
+    if not allow_private and channels.literal_private_host(parts.hostname):
+        raise InvalidInput(
+            "the URL must name a public host, not a loopback, private or link-local one",
+            field="url",
+            rule="url_not_public",
+        )
     return url
 
 
@@ -296,6 +304,10 @@ class NotificationService:
                     self._finish(delivery_id, "cancelled", "the endpoint was deleted")
                     outcome["skipped"] += 1
                     continue
+            except channels.RefusedTarget as exc:
+                log.warning("notification %s delivery %s refused: %s", n.id, delivery_id, exc)
+                self._finish(delivery_id, "cancelled", str(exc)[:2000])
+                outcome["skipped"] += 1
             except channels.DeliveryError as exc:
                 log.warning("notification %s delivery %s failed: %s", n.id, delivery_id, exc)
                 self._finish(delivery_id, "retrying", str(exc)[:2000])
@@ -409,6 +421,10 @@ class NotificationService:
             if endpoint is None or not endpoint.active:
                 return False
             url, secret = endpoint.url, endpoint.secret
+        if not self._settings.webhook_allow_private:
+            parts = urlsplit(url)
+            default_port = 443 if parts.scheme.lower() == "https" else 80
+            channels.refuse_private_target(parts.hostname or "", parts.port or default_port)
         headers = {"X-Market-Delivery": str(delivery_id), "X-Market-Event": n.kind}
         with httpx.Client(follow_redirects=False) as client:
             channels.post_webhook(
@@ -635,7 +651,7 @@ class NotificationService:
             ]
 
     def add_webhook(self, user: CurrentUser, data: WebhookInput) -> WebhookOut:
-        url = check_webhook_url(data.url)
+        url = check_webhook_url(data.url, allow_private=self._settings.webhook_allow_private)
         secret = "whsec_" + secrets.token_hex(24)
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
