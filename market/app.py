@@ -53,6 +53,7 @@ from market.notifications.controllers import (
 )
 from market.notifications.service import NotificationService
 from market.outbox.controllers import FailedJobController
+from market.pages.routing import pages_router, template_config
 from market.settings import Settings
 from market.tasks.controllers import TaskController
 from market.tasks.service import TaskService
@@ -131,6 +132,8 @@ def create_app(
         MatchController,
         TaskMatchController,
         SavedSearchController,
+        # The web pages under /web: cookie sessions and CSRF on that router only.
+        pages_router(settings),
     ]
     on_startup: list[Any] = []
     on_shutdown: list[Any] = [gateway.close, discovery.close]
@@ -165,6 +168,7 @@ def create_app(
             "user": Provide(provide_user, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        template_config=template_config(),
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         openapi_config=OpenAPIConfig(

@@ -190,7 +190,8 @@ def run(host: str | None, port: int | None) -> None:
     address = f"http://{host or settings.host}:{port or settings.port}"
     click.echo("")
     click.echo(f"Marketplace running at {address}  (API docs: {address}/schema/swagger)")
-    click.echo("Demo log-ins (POST /auth/login):")
+    click.echo(f"Web pages / 网页: {address}/web/tasks  (log in at {address}/web/login)")
+    click.echo("Demo log-ins (the log-in page, or POST /auth/login):")
     for email, password, what in DEMO_LOGINS:
         click.echo(f"  {email:<24} {password:<16} {what}")
     click.echo("")

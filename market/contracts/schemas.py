@@ -123,3 +123,12 @@ class RatingOut(msgspec.Struct):
     score: int
     comment: str
     created_at: datetime
+
+
+class ContractActionsOut(msgspec.Struct):
+    """What the caller may do on a contract right now (the web pages' buttons); the
+    service checks the same rules again when the action is taken."""
+
+    accept_contract: bool
+    submit_milestones: list[int]
+    accept_milestones: list[int]

@@ -35,6 +35,7 @@ from market.contracts.events import (
 )
 from market.contracts.models import Contract, Dispute, Milestone, Rating, Submission, SubmissionFile
 from market.contracts.schemas import (
+    ContractActionsOut,
     ContractOut,
     DisputeOut,
     EscrowOut,
@@ -787,6 +788,36 @@ class ContractService:
             if contract is None or not (user.is_admin or self._is_party(user, contract, s)):
                 raise NotFound("no such contract", field="contract_id")
             return contract_out(contract)
+
+    def actions(self, user: CurrentUser, contract_id: int) -> ContractActionsOut:
+        """The actions `accept`, `submit` and `accept_milestone` would allow the caller now,
+        from the same party, state and funding checks (admins see none: not a party)."""
+        with self._sessions() as s:
+            contract = s.get(Contract, contract_id)
+            if contract is None or not (user.is_admin or self._is_party(user, contract, s)):
+                raise NotFound("no such contract", field="contract_id")
+            is_solver = contract.solver_id == user.id
+            active = contract.status == ContractStatus.ACTIVE
+            can_submit, _ = domain.MILESTONE_TRANSITIONS["submit"]
+            can_accept, _ = domain.MILESTONE_TRANSITIONS["accept"]
+            return ContractActionsOut(
+                accept_contract=is_solver and contract.status == ContractStatus.PENDING_ACCEPTANCE,
+                submit_milestones=[
+                    m.id
+                    for m in contract.milestones
+                    if is_solver
+                    and active
+                    and MilestoneStatus(m.status) in can_submit
+                    and self._funded(s, m.id)
+                ],
+                accept_milestones=[
+                    m.id
+                    for m in contract.milestones
+                    if self._is_poster(user, contract)
+                    and active
+                    and MilestoneStatus(m.status) in can_accept
+                ],
+            )
 
     def list_mine(self, user: CurrentUser) -> list[ContractOut]:
         with self._sessions() as s:

@@ -29,7 +29,8 @@ authorization hole cannot leak into other cells. Each cell still passes alone.
 ``AUTHZ_FRESH_WORLDS=1`` gives every cell its own world (slower).
 
 ``test_matrix_covers_every_endpoint`` fails when the app exposes a route without a row
-(``/schema*`` and ``/health`` aside). Known app bugs are strict xfails naming the service.
+(``/schema*`` and ``/health`` aside; the pages' rows are in tests/pages/test_page_matrix.py).
+Known app bugs are strict xfails naming the service.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from market.outbox.models import FailedJob, OutboxEvent
 from market.settings import Settings
 from tests.conftest import make_settings, open_client
 from tests.helpers import PASSWORD, Actor, Api, bid_payload, task_payload
+from tests.pages.test_page_matrix import PAGE_ENDPOINTS
 from tests.servers import Provider, serve
 
 ACTORS = (
@@ -833,7 +835,8 @@ def test_matrix_covers_every_endpoint(tmp_path: Path) -> None:
         background=False,
     )
     exposed = _routes(app)
-    covered = {(row.method, row.path) for row in ROWS}
+    # The web pages (/web) have their rows in tests/pages/test_page_matrix.py.
+    covered = {(row.method, row.path) for row in ROWS} | PAGE_ENDPOINTS
     assert exposed - covered == set(), "endpoints without a row in the authorization matrix"
     assert covered - exposed == set(), "matrix rows for endpoints the app does not expose"
     assert len(exposed) > 35

@@ -1,0 +1,212 @@
+"""Labels of the web pages, Chinese first and English second, and how a page picks its
+language: `?lang=` (remembered in a cookie), else the cookie, else the user's own
+language, else Chinese."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from markupsafe import Markup, escape
+
+from market.catalogue import DISTRICT_LABELS, INDUSTRY_LABELS, District, Industry
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+
+# key -> (zh, en)
+LABELS: dict[str, tuple[str, str]] = {
+    "site": ("技术创新众包平台", "R&D task marketplace"),
+    "tasks": ("研发任务", "R&D tasks"),
+    "search": ("搜索", "Search"),
+    "search_hint": ("输入关键词，如 焊接、新材料", "keywords, e.g. welding, new materials"),
+    "no_tasks": ("没有找到任务", "No tasks found"),
+    "results": ("条结果", "results"),
+    "prev": ("上一页", "Previous"),
+    "next": ("下一页", "Next"),
+    "for_me": ("为我推荐", "Tasks for me"),
+    "for_me_intro": (
+        "根据您的技能、领域和简介匹配的开放任务（已投标的除外）",
+        "Open tasks matched to your skills, fields and bio (those you bid on left out)",
+    ),
+    "no_matches": (
+        "暂无推荐：请完善技能和领域",
+        "Nothing matched yet: add skills and fields to your profile",
+    ),
+    "why": ("推荐理由", "Why"),
+    "matched_skills": ("匹配技能", "Matched skills"),
+    "via_synonym": ("同义词", "synonym"),
+    "matched_terms": ("匹配词", "Matched terms"),
+    "signals": ("其他信号", "Other signals"),
+    "score": ("匹配度", "Score"),
+    "inbox": ("通知", "Notifications"),
+    "unread": ("未读", "unread"),
+    "mark_read": ("标为已读", "Mark read"),
+    "mark_all_read": ("全部标为已读", "Mark all read"),
+    "no_notifications": ("暂无通知", "No notifications"),
+    "open_link": ("查看", "Open"),
+    "contracts": ("我的合同", "My contracts"),
+    "no_contracts": ("暂无合同", "No contracts"),
+    "contract": ("合同", "Contract"),
+    "task": ("任务", "Task"),
+    "status": ("状态", "Status"),
+    "price": ("合同金额", "Price"),
+    "budget": ("预算", "Budget"),
+    "milestones": ("里程碑", "Milestones"),
+    "milestone": ("里程碑", "Milestone"),
+    "amount": ("金额", "Amount"),
+    "due": ("截止", "Due"),
+    "escrow": ("托管", "Escrow"),
+    "funded": ("已托管", "Funded"),
+    "released": ("已支付", "Released"),
+    "refunded": ("已退款", "Refunded"),
+    "actions": ("可执行操作", "Actions"),
+    "no_actions": ("您当前没有可执行的操作", "Nothing for you to do now"),
+    "accept_contract": ("接受合同", "Accept contract"),
+    "accept_terms": (
+        "我接受本合同的知识产权与保密条款",
+        "I accept the contract's IP and confidentiality terms",
+    ),
+    "submit_deliverable": ("提交成果", "Submit deliverable"),
+    "deliverable_note": ("成果说明", "Deliverable note"),
+    "accept_milestone": ("验收通过", "Accept milestone"),
+    "submissions": ("提交记录", "Submissions"),
+    "version": ("版本", "Version"),
+    "ip_terms": ("知识产权", "IP terms"),
+    "confidentiality": ("保密", "Confidentiality"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "email": ("电子邮箱", "E-mail"),
+    "password": ("密码", "Password"),
+    "login_failed": ("登录失败", "Log-in failed"),
+    "org": ("发布单位", "Posted by"),
+    "skills": ("所需技能", "Skills"),
+    "industry": ("行业", "Industry"),
+    "district": ("区县", "District"),
+    "trl": ("技术成熟度", "TRL"),
+    "bid_deadline": ("投标截止", "Bids close"),
+    "delivery_deadline": ("交付截止", "Delivery by"),
+    "bidding_mode": ("投标方式", "Bidding"),
+    "summary": ("摘要", "Summary"),
+    "description": ("详细说明", "Description"),
+    "nda_hidden": (
+        "签署保密协议后可查看详细说明和附件",
+        "Accept the NDA to see the description and files",
+    ),
+    "bid_count": ("投标数", "Bids"),
+    "error": ("出错了", "Something went wrong"),
+    "back": ("返回", "Back"),
+    "language": ("English", "中文"),
+}
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    # tasks
+    "draft": ("草稿", "draft"),
+    "published": ("投标中", "open for bids"),
+    "bidding_closed": ("投标已截止", "bidding closed"),
+    "awarded": ("已中标", "awarded"),
+    "in_progress": ("进行中", "in progress"),
+    "completed": ("已完成", "completed"),
+    "cancelled": ("已取消", "cancelled"),
+    # contracts
+    "awaiting_funding": ("等待托管首期款", "awaiting funding"),
+    "pending_acceptance": ("待解题方接受", "awaiting the solver's acceptance"),
+    "active": ("执行中", "active"),
+    # milestones
+    "open": ("待交付", "open"),
+    "submitted": ("已提交待验收", "submitted"),
+    "revision_requested": ("需修改", "revision requested"),
+    "accepted": ("已验收", "accepted"),
+    "disputed": ("争议中", "disputed"),
+    "resolved": ("争议已裁决", "resolved"),
+    # escrow
+    "unfunded": ("未托管", "unfunded"),
+    "funding": ("托管中", "funding"),
+    "funded": ("已托管", "funded"),
+    "settling": ("结算中", "settling"),
+    "releasing": ("支付中", "releasing"),
+    "refunding": ("退款中", "refunding"),
+    "released": ("已支付", "released"),
+    "refunded": ("已退款", "refunded"),
+    # submissions
+    "pending": ("待验收", "pending"),
+    # bidding modes, IP terms, confidentiality
+    "mode:open": ("公开投标", "open bidding"),
+    "mode:sealed": ("密封投标", "sealed bidding"),
+    "public": ("公开", "public"),
+    "nda": ("需签保密协议", "NDA"),
+    "assign": ("转让", "assignment"),
+    "exclusive_licence": ("独占许可", "exclusive licence"),
+    "non_exclusive_licence": ("非独占许可", "non-exclusive licence"),
+    "solver_keeps": ("归解题方", "solver keeps"),
+}
+
+SIGNAL_LABELS: dict[str, tuple[str, str]] = {
+    "skill_overlap": ("技能覆盖", "skill overlap"),
+    "text_relevance": ("文本相关", "text relevance"),
+    "industry_match": ("行业相符", "same industry"),
+    "district_match": ("同一区县", "same district"),
+    "reputation": ("信誉", "reputation"),
+}
+
+
+def pick_language(query: str | None, cookie: str | None, user_language: str | None) -> str:
+    for candidate in (query, cookie, user_language):
+        if candidate in LANGUAGES:
+            return str(candidate)
+    return DEFAULT_LANGUAGE
+
+
+class Labels:
+    """`t("key")`: the label in the page's language with the other language after it."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def _pair(self, table: Mapping[str, tuple[str, str]], key: str) -> tuple[str, str]:
+        zh, en = table.get(key, (key, key))
+        return (en, zh) if self.lang == "en" else (zh, en)
+
+    def __call__(self, key: str) -> Markup:
+        first, second = self._pair(LABELS, key)
+        return Markup('{} <span class="alt">{}</span>').format(first, second)
+
+    def one(self, key: str) -> str:
+        """Only the page language (for attributes such as placeholders)."""
+        return self._pair(LABELS, key)[0]
+
+    def status(self, value: str) -> Markup:
+        first, second = self._pair(STATUS_LABELS, value)
+        if first == second:
+            return escape(first)
+        return Markup('{} <span class="alt">{}</span>').format(first, second)
+
+    def signal(self, key: str) -> str:
+        return self._pair(SIGNAL_LABELS, key)[0]
+
+    def text(self, zh: str | None, en: str | None) -> str:
+        """A bilingual content field in the page language, falling back to the other."""
+        first, second = (en, zh) if self.lang == "en" else (zh, en)
+        return first or second or ""
+
+    def industry(self, key: str) -> str:
+        try:
+            zh, en = INDUSTRY_LABELS[Industry(key)]
+        except ValueError:
+            return key
+        return self.text(zh, en)
+
+    def district(self, key: str | None) -> str:
+        if not key:
+            return ""
+        try:
+            zh, en = DISTRICT_LABELS[District(key)]
+        except ValueError:
+            return key
+        return self.text(zh, en)
+
+
+def money(amount_minor: int) -> str:
+    """Fen as yuan: 123456 -> ¥1,234.56 (integer arithmetic, no floats)."""
+    sign = "-" if amount_minor < 0 else ""
+    yuan, fen = divmod(abs(amount_minor), 100)
+    return f"{sign}¥{yuan:,}.{fen:02d}"

@@ -1,0 +1,223 @@
+"""The web pages in a real headless Chromium, over the demo data (see conftest.py).
+
+The tests of this module share one demo per backend; each uses its own browser context
+(its own cookies), and only the contract test changes the demo (it awards the demo
+solver's one bid, which "tasks for me" leaves out anyway).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from market.demo.loader import DEMO_PASSWORD
+from tests.pages.conftest import POSTER, SOLVER, Site
+
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def context(browser: Any) -> Any:
+    ctx = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
+    ctx.set_default_timeout(TIMEOUT_MS)
+    yield ctx
+    ctx.close()
+
+
+def log_in(page: Any, site: Site, email: str, path: str = "/web/tasks") -> None:
+    """Through the log-in form: a page that needs a log-in sends us there first."""
+    page.goto(site.url + path)
+    if "/web/login" not in page.url:
+        page.goto(site.url + "/web/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("form[action='/web/login'] button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(site.url + path) + r"(\?.*)?$"))
+
+
+def with_session(context: Any, site: Site, email: str) -> None:
+    """A session cookie holding a token from the API's log-in (the form is tested above
+    and in the log-out test; this saves a browser round trip per log-in)."""
+    host = site.url.split("://", 1)[1].split(":")[0]
+    context.add_cookies(
+        [{"name": "market_session", "value": site.token(email), "domain": host, "path": "/web"}]
+    )
+
+
+def test_solver_sees_tasks_for_me_with_reasons_in_chinese(
+    site: Site, context: Any, tmp_path: Path
+) -> None:
+    page = context.new_page()
+    page.goto(site.url + "/web/for-me")
+    assert "/web/login?next=%2Fweb%2Ffor-me" in page.url  # a log-in first, then back here
+    log_in(page, site, SOLVER, "/web/for-me")
+
+    assert page.locator("h1").inner_text().startswith("为我推荐")
+    cards = page.locator("article.match")
+    shown = [int(cards.nth(i).get_attribute("data-task-id")) for i in range(cards.count())]
+    # The same service as GET /match/tasks-for-me, in the same order.
+    r = httpx.get(f"{site.url}/match/tasks-for-me", headers=site.api_login(SOLVER))
+    assert r.status_code == 200, r.text
+    assert shown == [m["task"]["id"] for m in r.json()["items"]] and shown
+    first = r.json()["items"][0]
+    card = cards.first
+    assert "推荐理由" in card.inner_text()
+    reasons = card.locator("ul.reasons").inner_text()
+    assert "匹配技能" in reasons
+    for skill in first["explanation"]["matched_skills"]:
+        assert skill["wanted"] in reasons
+    assert "技能覆盖" in reasons  # the score's signals, labelled in Chinese
+    # Synonym matches say so (技能同义词), on whichever card has one.
+    via_synonym = [
+        m
+        for m in r.json()["items"]
+        if any(s["via_synonym"] for s in m["explanation"]["matched_skills"])
+    ]
+    for m in via_synonym:
+        text = page.locator(f"article.match[data-task-id='{m['task']['id']}']").inner_text()
+        assert "同义词" in text
+
+    shot = tmp_path / "tasks-for-me.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
+
+    # The language switch: English first, Chinese after, remembered for the next page.
+    page.click("header a[hreflang=en]")
+    assert page.locator("h1").inner_text().startswith("Tasks for me")
+    page.goto(site.url + "/web/tasks")
+    assert page.locator("h1").inner_text().startswith("R&D tasks")
+
+
+def test_task_list_searches_and_opens_a_task(site: Site, context: Any) -> None:
+    page = context.new_page()  # anonymous: the list and the task pages are public
+    page.goto(site.url + "/web/tasks")
+    assert page.locator("article.task").count() >= 1
+    page.fill("input[name=q]", "腐蚀")  # through the search index, with highlights
+    page.click("form[role=search] button")
+    page.wait_for_url(re.compile(r"/web/tasks\?q="))
+    hits = page.locator("article.task")
+    assert hits.count() >= 1
+    assert hits.locator("mark").first.inner_text() == "腐蚀"
+    title = hits.first.locator("h2 a").inner_text()
+    hits.first.locator("h2 a").click()
+    page.wait_for_url(re.compile(r"/web/tasks/\d+$"))
+    assert page.locator("h1").inner_text() == title
+    assert "预算" in page.locator("table").inner_text()
+
+
+def test_poster_accepts_milestone_and_solver_sees_it_released(site: Site, browser: Any) -> None:
+    # Set-up through the API: the demo poster awards the demo solver's bid; the first
+    # milestone is funded by the background work before the answer arrives.
+    solver_api, poster_api = site.api_login(SOLVER), site.api_login(POSTER)
+    bids = httpx.get(f"{site.url}/bids", headers=solver_api).json()
+    bid = next(
+        b for b in (bids["items"] if isinstance(bids, dict) else bids) if b["status"] != "withdrawn"
+    )
+    r = httpx.post(
+        f"{site.url}/bids/{bid['id']}/award", json={"accept_terms": True}, headers=poster_api
+    )
+    assert r.status_code == 201, r.text
+    contract_id = r.json()["id"]
+    first_milestone = r.json()["milestones"][0]
+    contract_url = f"{site.url}/web/contracts/{contract_id}"
+
+    solver_ctx = browser.new_context(locale="zh-CN")
+    poster_ctx = browser.new_context(locale="zh-CN")
+    try:
+        solver_ctx.set_default_timeout(TIMEOUT_MS)
+        poster_ctx.set_default_timeout(TIMEOUT_MS)
+        with_session(solver_ctx, site, SOLVER)
+        with_session(poster_ctx, site, POSTER)
+        solver = solver_ctx.new_page()
+        solver.goto(contract_url)
+        row = solver.locator(f"tr.milestone[data-milestone-id='{first_milestone['id']}']")
+        assert row.get_attribute("data-escrow") == "funded"
+        assert solver.locator("#contract-status").get_attribute("data-status") == (
+            "pending_acceptance"
+        )
+        # The solver accepts the contract, then submits a note for milestone 1.
+        solver.check("#accept-contract input[name=accept_terms]")
+        solver.click("#accept-contract button")
+        solver.wait_for_url(contract_url)
+        assert solver.locator("#contract-status").get_attribute("data-status") == "active"
+        form = solver.locator(f"form.submit-form[data-milestone-id='{first_milestone['id']}']")
+        form.locator("textarea[name=note]").fill("第一期焊接工艺评定报告已上传 / PQR report")
+        form.locator("button").click()
+        solver.wait_for_url(contract_url)
+        assert row.get_attribute("data-status") == "submitted"
+        assert "第一期焊接工艺评定报告" in solver.locator("article.submission").first.inner_text()
+        assert solver.locator("form.accept-form").count() == 0  # not the solver's to accept
+
+        # The poster sees the submission and accepts the milestone.
+        poster = poster_ctx.new_page()
+        poster.goto(contract_url)
+        assert poster.locator("form.submit-form").count() == 0  # not the poster's to submit
+        poster.click(f"form.accept-form[data-milestone-id='{first_milestone['id']}'] button")
+        poster.wait_for_url(contract_url)
+        prow = poster.locator(f"tr.milestone[data-milestone-id='{first_milestone['id']}']")
+        assert prow.get_attribute("data-status") == "accepted"
+
+        # After the background work: released on the solver's page, notified in the inbox.
+        solver.reload()
+        assert row.get_attribute("data-escrow") == "released"
+        escrow = httpx.get(f"{site.url}/contracts/{contract_id}/escrow", headers=solver_api)
+        released = next(e for e in escrow.json() if e["milestone_id"] == first_milestone["id"])[
+            "released_minor"
+        ]
+        yuan, fen = divmod(released, 100)
+        assert released > 0 and row.locator("td.released").inner_text() == f"¥{yuan:,}.{fen:02d}"
+        # The second milestone is funded next, by the same background work.
+        second = solver.locator("tr.milestone").nth(1)
+        assert second.get_attribute("data-escrow") == "funded"
+
+        solver.goto(site.url + "/web/notifications")
+        released_note = solver.locator("article.notification[data-kind=milestone_released]")
+        assert released_note.count() == 1
+        text = released_note.inner_text()
+        assert "款项已支付" in text and "已从托管支付给您" in text
+        assert "unread" in (released_note.get_attribute("class") or "")
+        released_note.locator("button").click()  # mark read (a CSRF-protected form)
+        solver.wait_for_url(site.url + "/web/notifications")
+        note = solver.locator("article.notification[data-kind=milestone_released]")
+        assert "unread" not in (note.get_attribute("class") or "")
+    finally:
+        solver_ctx.close()
+        poster_ctx.close()
+
+
+def test_log_out_revokes_the_session(site: Site, context: Any) -> None:
+    page = context.new_page()
+    log_in(page, site, SOLVER, "/web/notifications")
+    old = next(c for c in context.cookies() if c["name"] == "market_session")
+    page.click("#logout")
+    page.wait_for_url(re.compile(r"/web/login$"))
+    assert not [c for c in context.cookies() if c["name"] == "market_session"]
+    page.goto(site.url + "/web/notifications")
+    assert "/web/login?next=%2Fweb%2Fnotifications" in page.url
+    # The old cookie is dead on the server too: the same token as the API's, revoked.
+    context.add_cookies([{k: old[k] for k in ("name", "value", "domain", "path")}])
+    page.goto(site.url + "/web/notifications")
+    assert "/web/login" in page.url
+    r = httpx.get(f"{site.url}/me", headers={"Authorization": f"Bearer {old['value']}"})
+    assert r.status_code == 401
+
+
+def test_post_without_csrf_token_is_refused(site: Site, context: Any) -> None:
+    with_session(context, site, POSTER)
+    page = context.new_page()
+    page.goto(site.url + "/web/notifications")
+    unread = page.locator("main p.meta").first.inner_text()
+    assert not unread.startswith("0 ")  # the demo's bids notified the poster
+    for form in ({}, {"_csrf_token": "forged"}):
+        r = context.request.post(site.url + "/web/notifications/read-all", form=form)
+        assert r.status == 403, r.text()
+    page.reload()
+    assert page.locator("main p.meta").first.inner_text() == unread  # nothing was marked
+    # The page's own form carries the token and works.
+    page.click("form[action='/web/notifications/read-all'] button")
+    page.wait_for_url(site.url + "/web/notifications")
+    assert page.locator("main p.meta").first.inner_text().startswith("0 ")
