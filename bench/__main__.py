@@ -3,7 +3,10 @@
 python -m bench generate   # fill market_bench (100k tasks, 50k solvers, 1M bids)
 python -m bench bids       # bid placement vs a bare insert under 32 connections (wrk)
 python -m bench listing    # task listing filters, in process and over HTTP
-python -m bench all        # the three in a row, then one summary
+python -m bench search     # embedded search engine: indexing, search and match speed
+python -m bench escrow     # escrow releases/s end to end vs a no-op Dramatiq actor
+python -m bench relevance  # matching/search nDCG@10 and recall@10 vs plain BM25 (judged set)
+python -m bench all        # generate, bids, listing and escrow in a row, then one summary
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 import click
 
-from bench import bid_load, generate, listing
+from bench import bid_load, escrow, generate, listing, relevance, search_speed
 from bench.common import DEFAULT_DATABASE_URL, console, write_results
 
 
@@ -25,6 +28,9 @@ def main() -> None:
 main.add_command(generate.main, "generate")
 main.add_command(bid_load.main, "bids")
 main.add_command(listing.main, "listing")
+main.add_command(search_speed.main, "search")
+main.add_command(relevance.main, "relevance")
+main.add_command(escrow.main, "escrow")
 
 
 @main.command("all")
@@ -60,7 +66,7 @@ def run_all(
     listing_budget: float,
     **load: Any,
 ) -> None:
-    """Generate, then the bid and listing benchmarks, then a summary of the figures."""
+    """Generate, then the bid, listing and escrow benchmarks, then a summary of the figures."""
     t0 = time.perf_counter()
     summary: dict[str, Any] = {}
     if not skip_generate:
@@ -102,6 +108,17 @@ def run_all(
         "http_p95_ms": lst["http"]["overall"]["p95_ms"],
         "target_p95_ms": lst["target_p95_ms"],
         "ratios": lst["ratios"],
+    }
+    # Its own database and processes, ≈ 2 min at the defaults.
+    esc = escrow.run_escrow(escrow.EscrowConfig(quiet_wait=cfg.quiet_wait))
+    escrow.print_figures(esc)
+    write_results("escrow", esc)
+    summary["escrow"] = {
+        "releases_per_s": esc["releases_per_s"],
+        "noop_per_s": esc["noop_per_s"],
+        "ratio": esc["ratio_releases_to_noop"],
+        "target_ratio": esc["target_ratio"],
+        "checks_ok": esc["checks"]["ok"],
     }
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     console.rule("summary")

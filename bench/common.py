@@ -259,9 +259,15 @@ class Server:
 
 @contextmanager
 def served(
-    cmd: list[str], port: int, database_url: str, label: str, timeout: float = 90.0
+    cmd: list[str],
+    port: int,
+    database_url: str,
+    label: str,
+    timeout: float = 90.0,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Run a server subprocess against DATABASE_URL until /health answers; stop it after."""
+    """Run a server subprocess against DATABASE_URL until /health answers; stop it after.
+    EXTRA_ENV is added to its environment (e.g. the payment mock's PAYMOCK_* settings)."""
     env = {
         **os.environ,
         "MARKET_DATABASE_URL": database_url,
@@ -269,9 +275,15 @@ def served(
         "MARKET_PORT": str(port),
         # The server's local files (e.g. the mounted payment mock's SQLite) stay in bench/.
         "MARKET_DATA_DIR": str(RESULTS_DIR / "var"),
+        # The production set-up is the distributed one: the API processes only write the
+        # outbox; the relay and the workers run elsewhere (`market scheduler`, `market
+        # worker`), so they are not started here. The embedded default would run a relay
+        # and a worker inside every API process and bill their CPU to the requests.
+        "MARKET_BROKER": "redis",
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
         ),
+        **(extra_env or {}),
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     log_path = RESULTS_DIR / f"server-{label}.log"

@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import dramatiq
@@ -137,8 +138,17 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
-def run_worker(settings: Settings, engine: Engine, threads: int = 4) -> None:
+def run_worker(
+    settings: Settings,
+    engine: Engine,
+    threads: int = 4,
+    extra_actors: Callable[[Broker], object] | None = None,
+) -> None:
     broker, ctx, _actors = wire(settings, engine)
+    if extra_actors is not None:
+        # More actors on the same broker and worker (bench/escrow_worker.py: its no-op
+        # baseline runs under exactly the worker settings of the real actors).
+        extra_actors(broker)
     worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
     _start_heartbeat(os.environ.get("MARKET_HEARTBEAT_FILE", ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -72,13 +72,21 @@ def _all_delivered(s: Session, row: OutboxEvent) -> bool:
 
 def run_handler(ctx: JobContext, outbox_id: int, handler: str) -> str:
     """Run one handler for one event, once: a redelivered message finds the delivery row."""
+    # One round trip: the event's payload and whether this handler already did its work.
+    done = (
+        exists()
+        .where(OutboxDelivery.outbox_id == outbox_id, OutboxDelivery.handler == handler)
+        .correlate(None)
+    )
     with ctx.sessions() as s:
-        if s.get(OutboxDelivery, (outbox_id, handler)) is not None:
-            return "duplicate"
-        row = s.get(OutboxEvent, outbox_id)
-        if row is None:
-            return "missing"
-        payload = dict(row.payload)
+        found = s.execute(
+            select(OutboxEvent.payload, done).where(OutboxEvent.id == outbox_id)
+        ).first()
+    if found is None:
+        return "missing"
+    if found[1]:
+        return "duplicate"
+    payload = dict(found[0])
     # The event's own id, for handlers that key their idempotency on it (notifications).
     payload["_outbox_id"] = outbox_id
     handler_named(handler).fn(ctx, payload)
