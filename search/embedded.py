@@ -2,10 +2,11 @@
 
 Per document kind (``tasks``, ``solvers``) it keeps:
 
-- ``<kind>_docs``: the document (msgspec JSON) plus one column per filterable / sortable
-  scalar field;
-- ``<kind>_values``: one row per value of a multi-valued field (skills, fields,
-  languages), with its normalized form, for filters and facets;
+- ``<kind>_docs``: one column per filterable / sortable scalar field (a narrow table, so
+  filters, sorts and facets scan little), with an index per column;
+- ``<kind>_blobs``: the document itself (msgspec JSON), read only for the page shown;
+- ``<kind>_values``: one row per distinct normalized value of a multi-valued field
+  (skills, fields, languages), for filters and facets;
 - three FTS5 tables over the same weighted columns (title, skills, summary, extra, body):
   ``<kind>_tri`` with the ``trigram`` tokenizer (Chinese substrings of 3+ characters),
   ``<kind>_gram`` with Chinese unigrams and bigrams as tokens (1- and 2-character
@@ -15,8 +16,11 @@ Per document kind (``tasks``, ``solvers``) it keeps:
 A query is parsed into ANDed concepts with ORed synonym alternatives (`search.text`);
 each alternative is looked up in the right FTS table and scored with BM25 and the
 column weights of `search.schema`; a concept found among the document's skills adds
-`SKILL_BONUS`, so an exact skill match ranks above a passing mention. Filters, facets,
-sort and pagination then run in SQL over the scored ids (kept in a TEMP table).
+`SKILL_BONUS`, so an exact skill match ranks above a passing mention. All of it is one
+``INSERT INTO temp.hits SELECT ...`` evaluated inside SQLite (no row crosses into Python),
+with the filters joined into every FTS branch so BM25 is only computed for documents that
+pass them. Count, sort, pagination and facets then run in SQL over ``temp.hits``; only the
+page's documents are decoded and highlighted.
 
 Concurrency: a file database gets one connection per thread (WAL mode: readers see the
 last committed state, so a rebuild in progress does not hide the index); ``:memory:``
@@ -64,16 +68,23 @@ from search.schema import (
 )
 from search.text import Concept, Term, cjk_grams, fold, highlight_value, latin_only, parse_query
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SKILL_BONUS = 1.0
 MAX_FACET_VALUES = 100
 REBUILD_BATCH = 500
+MATCH_TERM_CAP = 300  # matching ranks each profile term among its newest matches only
 _FTS_SUFFIXES = ("tri", "en", "gram")
+CACHE_KIB = 65_536  # page cache per connection (SQLite's default is 2 MiB)
+MMAP_BYTES = 1 << 30  # read the file through the OS page cache, without copies
 _TOKENIZERS = {
     "tri": "trigram",
     "en": "porter unicode61 remove_diacritics 2",
     "gram": "unicode61 remove_diacritics 2",
 }
+
+
+def _nullable(annotation: Any) -> bool:
+    return isinstance(annotation, types.UnionType) and type(None) in typing.get_args(annotation)
 
 
 def _affinity(annotation: Any) -> str:
@@ -85,6 +96,11 @@ def _affinity(annotation: Any) -> str:
     return "INTEGER"
 
 
+def _quoted(phrase: str) -> str:
+    """An FTS5 string literal: the text is matched as a phrase, never parsed as syntax."""
+    return '"' + phrase.replace('"', '""') + '"'
+
+
 class _Row(msgspec.Struct):
     """A document prepared for writing (computed outside any lock or transaction)."""
 
@@ -93,6 +109,33 @@ class _Row(msgspec.Struct):
     scalars: list[Any]
     values: list[tuple[str, str, str]]
     texts: dict[str, list[str]]
+
+
+class _Statements:
+    """SQL text of one document kind, built once (identifiers come from `search.schema`)."""
+
+    def __init__(self, schema: IndexSchema) -> None:
+        k = schema.kind
+        hints = typing.get_type_hints(schema.doc_type)
+        self.nullable = frozenset(c for c in schema.scalar_columns if _nullable(hints[c]))
+        names = "".join(f', "{c}"' for c in schema.scalar_columns)
+        marks = ", ?" * len(schema.scalar_columns)
+        self.insert_doc = f"INSERT INTO {k}_docs (id{names}) VALUES (?{marks})"  # noqa: S608
+        self.insert_blob = f"INSERT INTO {k}_blobs (id, doc) VALUES (?, ?)"  # noqa: S608
+        self.insert_values = (
+            f"INSERT INTO {k}_values (doc_id, field, value, norm) VALUES (?, ?, ?, ?)"  # noqa: S608
+        )
+        columns = ", ".join(c.name for c in schema.text_columns)
+        text_marks = ", ?" * len(schema.text_columns)
+        self.insert_fts = {
+            s: f"INSERT INTO {k}_{s} (rowid, {columns}) VALUES (?{text_marks})"  # noqa: S608
+            for s in _FTS_SUFFIXES
+        }
+        self.weights = ", ".join(repr(c.weight) for c in schema.text_columns)
+        self.keyword_facets = frozenset(schema.facet_fields - schema.list_fields)
+
+
+_STATEMENTS = {kind: _Statements(schema) for kind, schema in SCHEMAS.items()}
 
 
 class EmbeddedSearchIndex:
@@ -115,15 +158,22 @@ class EmbeddedSearchIndex:
     def _open(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
-                self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+                self._path,
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=256,  # the query shapes repeat; keep them prepared
             )
             if not self._memory:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY, score REAL NOT NULL)"
             )
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS cand (id INTEGER PRIMARY KEY)")
         except sqlite3.Error as exc:
             raise SearchUnavailable(f"cannot open search database {self._path!r}: {exc}") from exc
         with self._lock:
@@ -176,22 +226,16 @@ class EmbeddedSearchIndex:
     # -- schema --------------------------------------------------------------------------
 
     @staticmethod
-    def _ddl(schema: IndexSchema) -> list[str]:
+    def _table_ddl(schema: IndexSchema) -> list[str]:
         k = schema.kind
         hints = typing.get_type_hints(schema.doc_type)
         scalar = "".join(f', "{c}" {_affinity(hints[c])}' for c in schema.scalar_columns)
         columns = ", ".join(c.name for c in schema.text_columns)
         statements = [
-            f"CREATE TABLE IF NOT EXISTS {k}_docs"
-            f" (id INTEGER PRIMARY KEY, doc BLOB NOT NULL{scalar})",
+            f"CREATE TABLE IF NOT EXISTS {k}_docs (id INTEGER PRIMARY KEY{scalar})",
+            f"CREATE TABLE IF NOT EXISTS {k}_blobs (id INTEGER PRIMARY KEY, doc BLOB NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {k}_values (doc_id INTEGER NOT NULL, field TEXT NOT NULL,"
             " value TEXT NOT NULL, norm TEXT NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS {k}_values_lookup ON {k}_values (field, norm, doc_id)",
-            f"CREATE INDEX IF NOT EXISTS {k}_values_doc ON {k}_values (doc_id)",
-        ]
-        statements += [
-            f'CREATE INDEX IF NOT EXISTS {k}_docs_{c} ON {k}_docs ("{c}")'
-            for c in schema.scalar_columns
         ]
         statements += [
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {k}_{s}"
@@ -201,9 +245,25 @@ class EmbeddedSearchIndex:
         return statements
 
     @staticmethod
+    def _index_ddl(schema: IndexSchema) -> list[str]:
+        """Secondary indexes (a rebuild creates them after the bulk load: faster)."""
+        k = schema.kind
+        # Both covering: filters and the skill bonus look up (field, norm); facets and
+        # deletes go by document.
+        statements = [
+            f"CREATE INDEX IF NOT EXISTS {k}_values_lookup ON {k}_values (field, norm, doc_id)",
+            f"CREATE INDEX IF NOT EXISTS {k}_values_doc ON {k}_values (doc_id, field, norm, value)",
+        ]
+        statements += [
+            f'CREATE INDEX IF NOT EXISTS {k}_docs_{c} ON {k}_docs ("{c}")'
+            for c in schema.scalar_columns
+        ]
+        return statements
+
+    @staticmethod
     def _tables(schema: IndexSchema) -> list[str]:
         k = schema.kind
-        return [f"{k}_docs", f"{k}_values", *(f"{k}_{s}" for s in _FTS_SUFFIXES)]
+        return [f"{k}_docs", f"{k}_blobs", f"{k}_values", *(f"{k}_{s}" for s in _FTS_SUFFIXES)]
 
     def _ensure_schema(self, conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -215,7 +275,7 @@ class EmbeddedSearchIndex:
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
         try:
             for schema in SCHEMAS.values():
-                for statement in self._ddl(schema):
+                for statement in self._table_ddl(schema) + self._index_ddl(schema):
                     conn.execute(statement)
         except sqlite3.OperationalError as exc:
             raise SearchUnavailable(
@@ -233,11 +293,15 @@ class EmbeddedSearchIndex:
         if not isinstance(doc, schema.doc_type):
             raise TypeError(f"expected {schema.doc_type.__name__}, got {type(doc).__name__}")
         record = schema.to_record(doc)
-        values = [
-            (name, str(value), synonyms.normalize(str(value)))
-            for name in sorted(schema.list_fields)
-            for value in dict.fromkeys(record.get(name) or [])
-        ]
+        # One row per (field, normalized value): filters and facets count documents, and a
+        # facet shows the smallest spelling of a value (what min() over all spellings gave).
+        distinct: dict[tuple[str, str], str] = {}
+        for name in sorted(schema.list_fields):
+            for value in record.get(name) or []:
+                text = str(value)
+                key = (name, synonyms.normalize(text))
+                if key not in distinct or text < distinct[key]:
+                    distinct[key] = text
         texts: dict[str, list[str]] = {s: [] for s in _FTS_SUFFIXES}
         for column in schema.text_columns:
             parts: list[str] = []
@@ -252,7 +316,7 @@ class EmbeddedSearchIndex:
             id=doc.id,
             blob=msgspec.json.encode(doc),
             scalars=[record.get(c) for c in schema.scalar_columns],
-            values=values,
+            values=[(name, value, norm) for (name, norm), value in distinct.items()],
             texts=texts,
         )
 
@@ -260,39 +324,29 @@ class EmbeddedSearchIndex:
     def _delete_rows(conn: sqlite3.Connection, schema: IndexSchema, doc_id: int) -> None:
         k = schema.kind
         conn.execute(f"DELETE FROM {k}_docs WHERE id = ?", (doc_id,))  # noqa: S608
+        conn.execute(f"DELETE FROM {k}_blobs WHERE id = ?", (doc_id,))  # noqa: S608
         conn.execute(f"DELETE FROM {k}_values WHERE doc_id = ?", (doc_id,))  # noqa: S608
         for s in _FTS_SUFFIXES:
             conn.execute(f"DELETE FROM {k}_{s} WHERE rowid = ?", (doc_id,))  # noqa: S608
 
     @staticmethod
-    def _insert_row(conn: sqlite3.Connection, schema: IndexSchema, row: _Row) -> None:
-        k = schema.kind
-        names = "".join(f', "{c}"' for c in schema.scalar_columns)
-        marks = ", ?" * len(schema.scalar_columns)
-        conn.execute(
-            f"INSERT INTO {k}_docs (id, doc{names}) VALUES (?, ?{marks})",  # noqa: S608
-            (row.id, row.blob, *row.scalars),
-        )
-        conn.executemany(
-            f"INSERT INTO {k}_values (doc_id, field, value, norm) VALUES (?, ?, ?, ?)",  # noqa: S608
-            [(row.id, *v) for v in row.values],
-        )
-        columns = ", ".join(c.name for c in schema.text_columns)
-        text_marks = ", ?" * len(schema.text_columns)
+    def _insert_rows(conn: sqlite3.Connection, schema: IndexSchema, rows: Sequence[_Row]) -> None:
+        """Insert prepared rows, one `executemany` per table (fewer round trips)."""
+        st = _STATEMENTS[schema.kind]
+        conn.executemany(st.insert_doc, [(r.id, *r.scalars) for r in rows])
+        conn.executemany(st.insert_blob, [(r.id, r.blob) for r in rows])
+        conn.executemany(st.insert_values, [(r.id, *v) for r in rows for v in r.values])
         for s in _FTS_SUFFIXES:
-            conn.execute(
-                f"INSERT INTO {k}_{s} (rowid, {columns}) VALUES (?{text_marks})",  # noqa: S608
-                (row.id, *row.texts[s]),
-            )
+            conn.executemany(st.insert_fts[s], [(r.id, *r.texts[s]) for r in rows])
 
     def _upsert(self, schema: IndexSchema, docs: Sequence[Document]) -> None:
-        rows = [self._prepare(schema, doc) for doc in docs]
+        rows = list({row.id: row for row in (self._prepare(schema, doc) for doc in docs)}.values())
         if not rows:
             return
         with self._write() as conn:
             for row in rows:
                 self._delete_rows(conn, schema, row.id)
-                self._insert_row(conn, schema, row)
+            self._insert_rows(conn, schema, rows)
 
     def _delete(self, schema: IndexSchema, doc_id: int) -> None:
         with self._write() as conn:
@@ -310,14 +364,21 @@ class EmbeddedSearchIndex:
     def delete_solver(self, solver_id: int) -> None:
         self._delete(SOLVERS, solver_id)
 
-    def _clear(self, conn: sqlite3.Connection) -> None:
+    def _recreate(self, conn: sqlite3.Connection, *, indexes: bool) -> None:
+        """Drop and recreate every table: much faster than DELETE on FTS5 tables, and
+        transactional like any DDL in SQLite (readers keep the old tables until COMMIT)."""
         for schema in SCHEMAS.values():
             for table in self._tables(schema):
-                conn.execute(f"DELETE FROM {table}")  # noqa: S608
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in self._table_ddl(schema):
+                conn.execute(statement)
+            if indexes:
+                for statement in self._index_ddl(schema):
+                    conn.execute(statement)
 
     def clear(self) -> None:
         with self._write() as conn:
-            self._clear(conn)
+            self._recreate(conn, indexes=True)
 
     def rebuild(
         self,
@@ -330,89 +391,204 @@ class EmbeddedSearchIndex:
         counts: dict[DocumentKind, int] = {"tasks": 0, "solvers": 0}
         sources: list[tuple[IndexSchema, Iterable[Document]]] = [(TASKS, tasks), (SOLVERS, solvers)]
         with self._write() as conn:
-            self._clear(conn)
+            self._recreate(conn, indexes=False)
             for schema, docs in sources:
+                batch: list[_Row] = []
                 for doc in docs:
-                    self._insert_row(conn, schema, self._prepare(schema, doc))
-                    counts[schema.kind] += 1
-                    if progress is not None and counts[schema.kind] % REBUILD_BATCH == 0:
+                    batch.append(self._prepare(schema, doc))
+                    if len(batch) == REBUILD_BATCH:
+                        self._insert_rows(conn, schema, batch)
+                        counts[schema.kind] += len(batch)
+                        batch.clear()
+                        if progress is not None:
+                            progress(schema.kind, counts[schema.kind])
+                if batch:
+                    self._insert_rows(conn, schema, batch)
+                    counts[schema.kind] += len(batch)
+                    if progress is not None:
                         progress(schema.kind, counts[schema.kind])
-                if progress is not None and counts[schema.kind] % REBUILD_BATCH:
-                    progress(schema.kind, counts[schema.kind])
+                for statement in self._index_ddl(schema):
+                    conn.execute(statement)
                 for s in _FTS_SUFFIXES:
                     table = f"{schema.kind}_{s}"
                     conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")  # noqa: S608
+            # Statistics for the query planner (which index serves a filter or a sort).
+            conn.execute("ANALYZE")
         return RebuildStats(tasks=counts["tasks"], solvers=counts["solvers"])
 
-    # -- text scoring --------------------------------------------------------------------
+    # -- text scoring (SQL) --------------------------------------------------------------
 
     @staticmethod
-    def _term_scores(
-        conn: sqlite3.Connection, schema: IndexSchema, term: Term
-    ) -> list[tuple[int, float]]:
+    def _source(schema: IndexSchema, term: Term) -> tuple[str, str] | None:
+        """(FTS table, MATCH expression) of a term: trigrams for 3+ Chinese characters,
+        unigrams/bigrams for 1-2, stemmed words for English."""
         if term.empty:
-            return []
+            return None
         if term.cjk:
             suffix = "tri" if len(term.text) >= 3 else "gram"
-            phrase = term.text
-        else:
-            suffix, phrase = "en", " ".join(term.words)
-        table = f"{schema.kind}_{suffix}"
-        weights = ", ".join(repr(c.weight) for c in schema.text_columns)
-        expression = '"' + phrase.replace('"', '""') + '"'
-        return conn.execute(
-            f"SELECT rowid, -bm25({table}, {weights}) FROM {table} WHERE {table} MATCH ?",  # noqa: S608
-            (expression,),
-        ).fetchall()
-
-    def _concept_scores(
-        self, conn: sqlite3.Connection, schema: IndexSchema, concept: Concept
-    ) -> dict[int, float]:
-        scores: dict[int, float] = {}
-        for term in concept.alternatives:
-            for doc_id, score in self._term_scores(conn, schema, term):
-                scores[doc_id] = max(scores.get(doc_id, 0.0), score)
-        norms = [t.text for t in concept.alternatives]
-        marks = ", ".join("?" * len(norms))
-        for (doc_id,) in conn.execute(
-            f"SELECT DISTINCT doc_id FROM {schema.kind}_values"  # noqa: S608
-            f" WHERE field = 'skills' AND norm IN ({marks})",
-            norms,
-        ):
-            if doc_id in scores:
-                scores[doc_id] += SKILL_BONUS
-        return scores
-
-    def _all_of(
-        self, conn: sqlite3.Connection, schema: IndexSchema, concepts: Sequence[Concept]
-    ) -> dict[int, float]:
-        """Documents matching every concept, with the sum of the concept scores."""
-        total: dict[int, float] | None = None
-        for concept in concepts:
-            scores = self._concept_scores(conn, schema, concept)
-            total = (
-                scores
-                if total is None
-                else {i: total[i] + scores[i] for i in total.keys() & scores.keys()}
-            )
-            if not total:
-                return {}
-        return total or {}
-
-    def _any_of(
-        self, conn: sqlite3.Connection, schema: IndexSchema, concepts: Sequence[Concept]
-    ) -> dict[int, float]:
-        """Documents matching at least one concept, with the sum of the concept scores."""
-        total: dict[int, float] = {}
-        for concept in concepts:
-            for doc_id, score in self._concept_scores(conn, schema, concept).items():
-                total[doc_id] = total.get(doc_id, 0.0) + score
-        return total
+            return f"{schema.kind}_{suffix}", _quoted(term.text)
+        return f"{schema.kind}_en", _quoted(" ".join(term.words))
 
     @staticmethod
-    def _load_scores(conn: sqlite3.Connection, scores: dict[int, float]) -> None:
+    def _branch(kind: str, table: str, score: str, where: str) -> str:
+        """``SELECT id, s`` of one FTS table's MATCH (one parameter) under `where`."""
+        # The docs join is there for the filters only: BM25 (a result column) is then
+        # evaluated for the rows that pass them, not for every match. CROSS JOIN keeps the
+        # FTS table as the outer loop (otherwise SQLite may run the whole MATCH once per
+        # document passing an indexed filter).
+        join = f" CROSS JOIN {kind}_docs d ON d.id = {table}.rowid" if "d." in where else ""
+        cond = f" AND {where.replace('{fts}', table)}" if where else ""
+        return (
+            f"SELECT {table}.rowid AS id, {score} AS s"  # noqa: S608
+            f" FROM {table}{join} WHERE {table} MATCH ?{cond}"
+        )
+
+    def _concept_sql(
+        self,
+        schema: IndexSchema,
+        concept: Concept,
+        where: str,
+        params: list[Any],
+        *,
+        newest: int | None = None,
+    ) -> tuple[str, list[Any]] | None:
+        """``SELECT id, s``: the documents matching any alternative of the concept (and
+        `where`, a condition over ``d`` and/or the FTS table), scored with the best
+        alternative's BM25 plus the skill bonus. With `newest`, each alternative scores
+        only its `newest` highest-id matches (FTS5 walks rowids downwards and stops)."""
+        k = schema.kind
+        weights = _STATEMENTS[k].weights
+        branches: list[str] = []
+        branch_params: list[Any] = []
+        for term in concept.alternatives:
+            source = self._source(schema, term)
+            if source is None:
+                continue
+            table, expression = source
+            branch = self._branch(k, table, f"-bm25({table}, {weights})", where)
+            if newest is not None:
+                branch = f"SELECT * FROM ({branch} ORDER BY {table}.rowid DESC LIMIT {newest})"  # noqa: S608
+            branches.append(branch)
+            branch_params += [expression, *params]
+        if not branches:
+            return None
+        norms = [t.text for t in concept.alternatives]
+        bonus = (
+            f"CASE WHEN id IN (SELECT doc_id FROM {k}_values"  # noqa: S608
+            f" WHERE field = 'skills' AND norm IN ({', '.join('?' * len(norms))}))"
+            f" THEN {SKILL_BONUS!r} ELSE 0.0 END"
+        )
+        if len(branches) == 1:
+            sql = f"SELECT id, s + {bonus} AS s FROM ({branches[0]})"  # noqa: S608
+        else:
+            union = " UNION ALL ".join(branches)
+            sql = f"SELECT id, max(s) + {bonus} AS s FROM ({union}) GROUP BY id"  # noqa: S608
+        return sql, [*norms, *branch_params]  # the bonus comes first in the SQL text
+
+    def _narrowest(
+        self, conn: sqlite3.Connection, schema: IndexSchema, concepts: Sequence[Concept]
+    ) -> Concept:
+        """The concept with the fewest matches (FTS5 counts without ranking: cheap)."""
+
+        def matches(concept: Concept) -> int:
+            n = 0
+            for term in concept.alternatives:
+                source = self._source(schema, term)
+                if source is not None:
+                    table, expression = source
+                    n += conn.execute(
+                        f"SELECT count(*) FROM {table} WHERE {table} MATCH ?",  # noqa: S608
+                        (expression,),
+                    ).fetchone()[0]
+            return n
+
+        return min(concepts, key=matches)
+
+    def _load_all_of(
+        self,
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        concepts: Sequence[Concept],
+        where: str,
+        params: list[Any],
+    ) -> None:
+        """temp.hits := documents matching every concept (and `where`), with the sum of
+        the concept scores (added in concept order, as floating point sums go)."""
         conn.execute("DELETE FROM temp.hits")
-        conn.executemany("INSERT INTO temp.hits (id, score) VALUES (?, ?)", scores.items())
+        if len(concepts) > 1:
+            # BM25 is the expensive part: first collect (unranked) the filtered matches of
+            # the narrowest concept, then rank every concept only within them -- a broad
+            # word next to a rare one is not ranked over the whole index.
+            narrow = self._narrowest(conn, schema, concepts)
+            branches: list[str] = []
+            branch_params: list[Any] = []
+            for term in narrow.alternatives:
+                source = self._source(schema, term)
+                if source is not None:
+                    branches.append(self._branch(schema.kind, source[0], "0.0", where))
+                    branch_params += [source[1], *params]
+            if not branches:
+                return
+            conn.execute("DELETE FROM temp.cand")
+            conn.execute(
+                "INSERT OR IGNORE INTO temp.cand (id) SELECT id FROM"  # noqa: S608
+                f" ({' UNION ALL '.join(branches)})",
+                branch_params,
+            )
+            # Unary + keeps the IN out of FTS5's xBestIndex: offered as a rowid constraint,
+            # it would re-run the MATCH (and BM25's statistics) once per candidate.
+            where, params = "+{fts}.rowid IN (SELECT id FROM temp.cand)", []
+        parts: list[tuple[str, list[Any]]] = []
+        for concept in concepts:
+            part = self._concept_sql(schema, concept, where, params)
+            if part is None:
+                return
+            parts.append(part)
+        if not parts:
+            return
+        # Each concept is MATERIALIZED once; inlined, two FTS tables joined on rowid would
+        # make SQLite re-run the inner MATCH for every outer row.
+        ctes = ", ".join(f"c{i} AS MATERIALIZED ({sql})" for i, (sql, _) in enumerate(parts))
+        total = " + ".join(f"c{i}.s" for i in range(len(parts)))
+        joins = "".join(f" JOIN c{i} ON c{i}.id = c0.id" for i in range(1, len(parts)))
+        conn.execute(
+            f"INSERT INTO temp.hits (id, score) WITH {ctes}"  # noqa: S608
+            f" SELECT c0.id, {total} FROM c0{joins}",
+            [p for _, ps in parts for p in ps],
+        )
+
+    def _load_any_of(
+        self,
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        concepts: Sequence[Concept],
+        where: str,
+        params: list[Any],
+    ) -> None:
+        """temp.hits := documents matching at least one concept (and `where`), with the
+        sum of the scores of the concepts they match -- each alternative ranked among its
+        MATCH_TERM_CAP newest matches only (candidate retrieval for matching, where
+        ranking every mention of a broad profile term would cost hundreds of ms)."""
+        conn.execute("DELETE FROM temp.hits")
+        parts = [
+            part
+            for part in (
+                self._concept_sql(schema, c, where, params, newest=MATCH_TERM_CAP) for c in concepts
+            )
+            if part is not None
+        ]
+        if not parts:
+            return
+        # LIMIT -1 keeps SQLite from flattening the branches into the aggregate (FTS5
+        # cannot evaluate bm25() there).
+        union = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT id, s FROM ({sql}) LIMIT -1)"  # noqa: S608
+            for sql, _ in parts
+        )
+        conn.execute(
+            f"INSERT INTO temp.hits (id, score) SELECT id, sum(s) FROM ({union}) GROUP BY id",  # noqa: S608
+            [p for _, ps in parts for p in ps],
+        )
 
     # -- SQL building --------------------------------------------------------------------
 
@@ -439,26 +615,32 @@ class EmbeddedSearchIndex:
             params.append(f.lte)
         return " AND ".join(parts), params
 
-    def _where(
+    def _conditions(
         self,
         schema: IndexSchema,
         filters: Iterable[Filter],
         extra: Sequence[tuple[str, list[Any]]] = (),
     ) -> tuple[str, list[Any]]:
+        """The filters as one boolean SQL expression over ``d`` ('' when there are none)."""
         clauses = [self._filter_clause(schema, f) for f in filters]
         clauses.extend(extra)
         if not clauses:
             return "", []
-        sql = " WHERE " + " AND ".join(f"({c})" for c, _ in clauses)
+        sql = " AND ".join(f"({c})" for c, _ in clauses)
         return sql, [p for _, params in clauses for p in params]
 
     @staticmethod
     def _order(schema: IndexSchema, sort: Sequence[tuple[str, str]], scored: bool) -> str:
         parts: list[str] = []
         named = {name for name, _ in sort}
+        nullable = _STATEMENTS[schema.kind].nullable
 
         def add(name: str, direction: str) -> None:
-            parts.append(f'(d."{name}" IS NULL), d."{name}" {direction.upper()}')
+            # NULLs last; a column that cannot be NULL needs no such key, and without it
+            # the column's index can deliver the order (no sort of the whole result).
+            if name in nullable:
+                parts.append(f'(d."{name}" IS NULL)')
+            parts.append(f'd."{name}" {direction.upper()}')
 
         for name, direction in sort:
             add(name, direction)
@@ -471,28 +653,63 @@ class EmbeddedSearchIndex:
             parts.append("d.id ASC")
         return ", ".join(parts)
 
-    def _facet(
+    @staticmethod
+    def _ranked_facet(counts: dict[Any, int]) -> dict[str, int]:
+        """Most frequent first, ties by value (SQL's ORDER BY n DESC, value), capped."""
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return {str(value): n for value, n in ranked[:MAX_FACET_VALUES]}
+
+    def _facets(
         self,
         conn: sqlite3.Connection,
         schema: IndexSchema,
-        field: str,
+        fields: Sequence[str],
         base: str,
         params: list[Any],
-    ) -> dict[str, int]:
-        if field in schema.list_fields:
-            rows = conn.execute(
-                f"SELECT min(v.value), count(DISTINCT v.doc_id) AS n FROM {schema.kind}_values v"  # noqa: S608
-                f" WHERE v.field = ? AND v.doc_id IN (SELECT d.id {base})"
-                " GROUP BY v.norm ORDER BY n DESC, min(v.value) LIMIT ?",
-                [field, *params, MAX_FACET_VALUES],
+        ids: str,
+    ) -> dict[str, dict[str, int]]:
+        """Value counts of `fields` over the result set (`base` = its FROM/WHERE over
+        ``d``; `ids` = a SELECT of its ids)."""
+        out: dict[str, dict[str, int]] = {}
+        keyword = [f for f in fields if f in _STATEMENTS[schema.kind].keyword_facets]
+        if keyword:
+            # One pass over the result for all single-valued facets: count the value
+            # combinations, then add them up per field here.
+            cols = ", ".join(f'd."{f}"' for f in keyword)
+            counts: list[dict[Any, int]] = [{} for _ in keyword]
+            for row in conn.execute(f"SELECT {cols}, count(*) {base} GROUP BY {cols}", params):
+                n = row[-1]
+                for i, value in enumerate(row[:-1]):
+                    if value is not None:
+                        counts[i][value] = counts[i].get(value, 0) + n
+            for name, c in zip(keyword, counts, strict=True):
+                out[name] = self._ranked_facet(c)
+        for field in fields:
+            if field in schema.list_fields:
+                # One row per (document, field, normalized value), so count(*) counts
+                # documents; min(value) is the smallest spelling.
+                rows = conn.execute(
+                    f"SELECT min(v.value), count(*) AS n FROM {schema.kind}_values v"  # noqa: S608
+                    f" WHERE v.field = ? AND v.doc_id IN ({ids})"
+                    " GROUP BY v.norm ORDER BY n DESC, min(v.value) LIMIT ?",
+                    [field, *params, MAX_FACET_VALUES],
+                ).fetchall()
+                out[field] = {str(value): int(count) for value, count in rows}
+        return {f: out[f] for f in fields}
+
+    @staticmethod
+    def _blobs(
+        conn: sqlite3.Connection, schema: IndexSchema, ids: Sequence[int]
+    ) -> dict[int, bytes]:
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        return dict(
+            conn.execute(
+                f"SELECT id, doc FROM {schema.kind}_blobs WHERE id IN ({marks})",  # noqa: S608
+                list(ids),
             ).fetchall()
-        else:
-            rows = conn.execute(
-                f'SELECT x.v, count(*) AS n FROM (SELECT d."{field}" AS v {base}) x'  # noqa: S608
-                " WHERE x.v IS NOT NULL GROUP BY x.v ORDER BY n DESC, x.v LIMIT ?",
-                [*params, MAX_FACET_VALUES],
-            ).fetchall()
-        return {str(value): int(count) for value, count in rows}
+        )
 
     # -- search --------------------------------------------------------------------------
 
@@ -500,25 +717,39 @@ class EmbeddedSearchIndex:
         vq: ValidQuery = validate_query(schema, query)
         concepts = parse_query(vq.q) if vq.q else []
         terms = [t for c in concepts for t in c.alternatives]
+        k = schema.kind
+        scored = bool(concepts)
+        where, params = self._conditions(schema, vq.filters)
         with self._read() as conn:
-            scored = bool(concepts)
             if scored:
-                self._load_scores(conn, self._all_of(conn, schema, concepts))
-            join = " JOIN temp.hits h ON h.id = d.id" if scored else ""
-            where, params = self._where(schema, vq.filters)
-            base = f"FROM {schema.kind}_docs d{join}{where}"
-            total = int(conn.execute(f"SELECT count(*) {base}", params).fetchone()[0])
-            rows = conn.execute(
-                f"SELECT d.id, d.doc, {'h.score' if scored else '0.0'} {base}"
-                f" ORDER BY {self._order(schema, vq.sort, scored)} LIMIT ? OFFSET ?",
-                [*params, vq.page_size, vq.offset],
-            ).fetchall()
-            facets = {f: self._facet(conn, schema, f, base, params) for f in vq.facets}
+                # Filters are applied while scoring: temp.hits is the whole result.
+                self._load_all_of(conn, schema, concepts, where, params)
+                base, base_params = f"FROM temp.hits h JOIN {k}_docs d ON d.id = h.id", []
+                ids = "SELECT id FROM temp.hits"
+                total = int(conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0])
+                select = "h.id, h.score"
+            else:
+                base = f"FROM {k}_docs d{' WHERE ' + where if where else ''}"
+                base_params, ids = params, f"SELECT d.id {base}"
+                total = int(conn.execute(f"SELECT count(*) {base}", base_params).fetchone()[0])
+                select = "d.id, 0.0"
+            page: list[tuple[int, float]] = []
+            if total > vq.offset:
+                page = conn.execute(
+                    f"SELECT {select} {base}"
+                    f" ORDER BY {self._order(schema, vq.sort, scored)} LIMIT ? OFFSET ?",
+                    [*base_params, vq.page_size, vq.offset],
+                ).fetchall()
+            blobs = self._blobs(conn, schema, [doc_id for doc_id, _ in page])
+            facets = (
+                self._facets(conn, schema, vq.facets, base, base_params, ids) if vq.facets else {}
+            )
         hits = []
-        for doc_id, blob, score in rows:
+        for doc_id, score in page:
             highlights: dict[str, str] = {}
             if terms:
-                record = schema.to_record(msgspec.json.decode(blob, type=schema.doc_type))
+                doc = msgspec.json.decode(blobs[doc_id], type=schema.doc_type)
+                record = schema.to_record(doc)
                 for name in schema.highlight_fields:
                     marked = highlight_value(
                         record.get(name), terms, crop=name in schema.crop_fields
@@ -559,28 +790,31 @@ class EmbeddedSearchIndex:
                     [msgspec.json.encode(sorted(exclude)).decode()],
                 )
             )
+        k = schema.kind
         cap = matching.CANDIDATES_PER_SOURCE
         default = self._order(schema, (), scored=False)
-        blobs: dict[int, bytes] = {}
+        found: dict[int, None] = {}
 
         def fetch(sql_filters: Sequence[Filter], join: str, order: str) -> None:
-            where, params = self._where(schema, sql_filters, extra)
-            for doc_id, blob in conn.execute(
-                f"SELECT d.id, d.doc FROM {schema.kind}_docs d{join}{where}"  # noqa: S608
+            where, params = self._conditions(schema, sql_filters, extra)
+            for (doc_id,) in conn.execute(
+                f"SELECT d.id FROM {k}_docs d{join}{' WHERE ' + where if where else ''}"  # noqa: S608
                 f" ORDER BY {order} LIMIT ?",
                 [*params, cap],
             ):
-                blobs.setdefault(int(doc_id), blob)
+                found.setdefault(int(doc_id), None)
 
         variants = profile.skill_variants
         if variants:
             fetch([*filters, Filter.any_of("skills", variants)], "", default)
         if profile.concepts:
-            self._load_scores(conn, self._any_of(conn, schema, profile.concepts))
-            fetch(filters, " JOIN temp.hits h ON h.id = d.id", "h.score DESC, " + default)
+            where, params = self._conditions(schema, filters, extra)
+            self._load_any_of(conn, schema, profile.concepts, where, params)
+            fetch([], " JOIN temp.hits h ON h.id = d.id", "h.score DESC, " + default)
         if industry.values:
             fetch([*filters, industry], "", default)
-        return [msgspec.json.decode(blob, type=schema.doc_type) for blob in blobs.values()]
+        blobs = self._blobs(conn, schema, list(found))
+        return [msgspec.json.decode(blobs[i], type=schema.doc_type) for i in found]
 
     def match_tasks_for_solver(
         self, solver: SolverDocument, exclude_task_ids: Iterable[int] = (), limit: int = 20

@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from search import synonyms
 
@@ -49,13 +50,19 @@ def fold_with_map(text: str) -> tuple[str, list[int] | None]:
     folded = text.casefold()
     if len(folded) == len(text) and unicodedata.is_normalized("NFKC", text):
         return folded, None
-    out: list[str] = []
+    # Character by character (memoized: texts repeat the same few hundred characters).
+    out = [_fold_char(ch) for ch in text]
+    if all(len(f) == 1 for f in out):
+        return "".join(out), None  # e.g. full-width punctuation: every character in place
     index: list[int] = []
-    for i, ch in enumerate(text):
-        folded = fold(ch)
-        out.append(folded)
-        index.extend([i] * len(folded))
+    for i, f in enumerate(out):
+        index.extend([i] * len(f))
     return "".join(out), index
+
+
+@lru_cache(maxsize=65_536)
+def _fold_char(ch: str) -> str:
+    return fold(ch)
 
 
 def latin_only(folded: str) -> str:
@@ -72,6 +79,7 @@ def cjk_grams(folded: str) -> str:
     return " ".join(grams)
 
 
+@lru_cache(maxsize=65_536)  # pure, and called for every word of every highlighted text
 def light_stem(word: str) -> str:
     """A small English suffix stripper: plurals, -ing, -ed, -ation."""
     for suffix, replacement in (
@@ -212,6 +220,7 @@ class PreparedText:
         self.text = text
         self.folded, self._map = fold_with_map(text)
         self._stemmed: list[tuple[int, int, str]] | None = None
+        self._at: dict[str, list[int]] | None = None
 
     def _words(self) -> list[tuple[int, int, str]]:
         if self._stemmed is None:
@@ -219,6 +228,15 @@ class PreparedText:
                 (m.start(), m.end(), light_stem(m.group())) for m in _WORD_RE.finditer(self.folded)
             ]
         return self._stemmed
+
+    def _positions(self) -> dict[str, list[int]]:
+        """Stem -> indexes of the words with that stem, ascending (matching checks only
+        where a term's first word occurs, not at every word of the text)."""
+        if self._at is None:
+            self._at = {}
+            for i, (_s, _e, stem) in enumerate(self._words()):
+                self._at.setdefault(stem, []).append(i)
+        return self._at
 
     def _span(self, start: int, end: int) -> tuple[int, int]:
         if self._map is None:
@@ -241,8 +259,8 @@ class PreparedText:
             return found
         words = self._words()
         n = len(stems)
-        for i in range(len(words) - n + 1):
-            if all(words[i + k][2] == stems[k] for k in range(n)):
+        for i in self._positions().get(stems[0], ()):
+            if i + n <= len(words) and all(words[i + k][2] == stems[k] for k in range(1, n)):
                 found.append(self._span(words[i][0], words[i + n - 1][1]))
         return found
 
