@@ -337,8 +337,8 @@ class _StatementCounter:
 
 
 class CpuMeter:
-    """CPU used by the server (its process group: uvicorn and workers, with the embedded
-    outbox relay) and by the PostgreSQL backends connected to the benchmark database, from
+    """CPU used by the server (its process group: uvicorn and its workers) and by the
+    PostgreSQL backends connected to the benchmark database, from
     now until per_request(). Unlike requests/s, CPU per request hardly depends on what else
     runs on the machine, so the CPU-cost ratio shows what the throughput ratio would be on a
     dedicated CPU-bound machine."""

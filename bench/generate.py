@@ -49,6 +49,7 @@ from market.catalogue import (
 )
 from market.db.migrate import upgrade
 from market.db.models import Base
+from market.tasks import text_search
 from market.tasks.service import normalise_skill
 
 BENCH_PASSWORD = "bench-pass-123"  # noqa: S105 - shared by the generated users, documented
@@ -256,6 +257,8 @@ class Generator:
                     conn.execute(
                         sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(str(idx.name)))
                     )
+            # The migration's PostgreSQL-only n-gram index on the tasks' text, too.
+            conn.execute(text_search.DROP_INDEX)  # type: ignore[arg-type]
             conn.commit()
 
     def _copy(
@@ -934,13 +937,15 @@ class Generator:
     # -- after the load ---------------------------------------------------------------------
     def rebuild_indexes(self) -> None:
         indexes = [idx for name in REINDEXED_TABLES for idx in Base.metadata.tables[name].indexes]
-        task = self.prog.add_task("rebuild indexes", total=len(indexes))
+        task = self.prog.add_task("rebuild indexes", total=len(indexes) + 1)
         dialect = postgresql.dialect()
         with psycopg.connect(libpq_url(self.url), autocommit=True) as conn:
             conn.execute("SET maintenance_work_mem = '512MB'")
             for idx in indexes:
                 conn.execute(str(CreateIndex(idx, if_not_exists=True).compile(dialect=dialect)))  # type: ignore[arg-type]
                 self.prog.advance(task)
+            conn.execute(text_search.CREATE_INDEX)  # type: ignore[arg-type]
+            self.prog.advance(task)
 
     def finish(self) -> None:
         tables = [t for t in Base.metadata.sorted_tables if "id" in t.c]

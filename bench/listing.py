@@ -245,6 +245,10 @@ class ListingBench:
             raw = conn.connection.driver_connection
             assert raw is not None
             for statement, parameters in captured:
+                if not statement.lstrip().upper().startswith("SELECT"):
+                    # A setting the listing makes (e.g. SET LOCAL): apply it, nothing to plan.
+                    raw.execute(statement, parameters)
+                    continue
                 rows = raw.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).fetchall()
                 plan = [r[0] for r in rows]
                 plans.append({"sql": statement, "params": parameters, "plan": plan})

@@ -5,9 +5,11 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from market.audit.models import AuditEntry
+from market.db.base import utcnow
 from market.events import DomainEvent
 from market.outbox.models import OutboxEvent
 
@@ -68,4 +70,46 @@ class UnitOfWork:
                     aggregate_id=event.aggregate_id,
                     payload=event.payload(),
                 )
+            )
+
+    def record_now(
+        self,
+        *,
+        actor_id: int | None,
+        entity: str,
+        entity_id: int,
+        action: str,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        event: DomainEvent | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """`record`, written at once with plain INSERTs: for hot paths that use no ORM
+        objects (no unit-of-work flush to pay for)."""
+        conn = self.session.connection()
+        now = utcnow()
+        conn.execute(
+            insert(AuditEntry.__table__),
+            {
+                "actor_id": actor_id,
+                "entity": entity,
+                "entity_id": entity_id,
+                "action": action,
+                "from_state": from_state,
+                "to_state": to_state,
+                "data": data or {},
+                "at": now,
+            },
+        )
+        if event is not None:
+            conn.execute(
+                insert(OutboxEvent.__table__),
+                {
+                    "event_type": event.name,
+                    "aggregate": event.aggregate,
+                    "aggregate_id": event.aggregate_id,
+                    "payload": event.payload(),
+                    "created_at": now,
+                    "attempts": 0,
+                },
             )

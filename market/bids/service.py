@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +23,21 @@ from market.tasks.domain import BiddingMode, TaskStatus
 from market.tasks.models import Task
 from market.tasks.service import TaskService, can_manage
 from market.uow import UnitOfWork
+
+_BIDS: Table = Bid.__table__  # type: ignore[assignment]
+_MILESTONES: Table = BidMilestone.__table__  # type: ignore[assignment]
+_LOCK_TASK = (
+    select(
+        Task.id,
+        Task.status,
+        Task.org_id,
+        Task.bid_deadline,
+        Task.delivery_deadline,
+        Task.confidentiality,
+    )
+    .where(Task.id == bindparam("task_id"))
+    .with_for_update()
+)
 
 
 def bid_out(bid: Bid, solver_name: str) -> BidOut:
@@ -49,7 +67,14 @@ def bid_out(bid: Bid, solver_name: str) -> BidOut:
     )
 
 
-def _ensure_open_for_bids(task: Task, action: str) -> None:
+class _OpenForBids(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def bid_deadline(self) -> datetime: ...
+
+
+def _ensure_open_for_bids(task: _OpenForBids, action: str) -> None:
     if task.status != TaskStatus.PUBLISHED:
         raise Conflict(
             f"bidding on this task is closed (it is {task.status})",
@@ -87,55 +112,100 @@ class BidService:
         self._settings = settings
 
     def place(self, user: CurrentUser, task_id: int, data: BidInput) -> BidOut:
+        # The hot path of the marketplace: columns-only reads and plain INSERTs, no ORM
+        # objects to build and flush. The rules are the same as everywhere else.
         if user.role is not Role.SOLVER:
             raise Forbidden("only solvers bid", rule="role")
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
+            conn = s.connection()
             # Locking the task orders this bid against closing, awarding and deadline edits.
-            task = TaskService.load_for_update(s, task_id)
-            if not TaskService.visible_to(task, user):
+            task = conn.execute(_LOCK_TASK, {"task_id": task_id}).one_or_none()
+            if task is None or (task.status == TaskStatus.DRAFT and not can_manage(user, task)):
                 raise NotFound("no such task", field="task_id")
             _ensure_open_for_bids(task, "bid")
             if not TaskService.details_visible(s, task, user):
                 raise Forbidden(
                     "accept the task's NDA before bidding", field="task_id", rule="nda_required"
                 )
+            now = utcnow()
             domain.check_milestone_plan(
-                data.price_minor, data.milestones, utcnow(), task.delivery_deadline
+                data.price_minor, data.milestones, now, task.delivery_deadline
             )
-            if s.scalar(
-                select(Bid.id).where(
-                    Bid.task_id == task.id,
-                    Bid.solver_id == user.id,
-                    Bid.status.in_(LIVE_BID_STATUSES),
-                )
-            ):
+            team = [{"name": t.name, "role": t.role} for t in data.team_members]
+            try:
+                # No look-up first: the partial unique index uq_bids_live_task_solver is
+                # the one-live-bid rule, under concurrency too.
+                bid_id = conn.execute(
+                    insert(_BIDS).returning(_BIDS.c.id),
+                    {
+                        "task_id": task_id,
+                        "solver_id": user.id,
+                        "status": BidStatus.SUBMITTED,
+                        "price_minor": data.price_minor,
+                        "duration_days": data.duration_days,
+                        "proposal": data.proposal,
+                        "team_members": team,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                ).scalar_one()
+            except IntegrityError as exc:
                 raise Conflict(
                     "you already have a live bid on this task; edit it instead",
                     field="task_id",
                     rule="one_live_bid",
-                )
-            bid = Bid(task_id=task.id, solver_id=user.id, status=BidStatus.SUBMITTED)
-            _apply(bid, data)
-            s.add(bid)
-            try:
-                s.flush()
-            except IntegrityError as exc:
-                raise Conflict(
-                    "you already have a live bid on this task", field="task_id", rule="one_live_bid"
                 ) from exc
-            uow.record(
+            # One prepared INSERT for all the milestones (executemany: one round trip).
+            conn.execute(
+                insert(_MILESTONES),
+                [
+                    {
+                        "bid_id": bid_id,
+                        "seq": i + 1,
+                        "title": m.title,
+                        "deliverable": m.deliverable,
+                        "amount_minor": m.amount_minor,
+                        "due": m.due,
+                    }
+                    for i, m in enumerate(data.milestones)
+                ],
+            )
+            uow.record_now(
                 actor_id=user.id,
                 entity="bid",
-                entity_id=bid.id,
+                entity_id=bid_id,
                 action="place",
-                to_state=bid.status,
+                to_state=BidStatus.SUBMITTED,
                 event=BidPlaced(
-                    bid_id=bid.id, task_id=task.id, solver_id=user.id, price_minor=bid.price_minor
+                    bid_id=bid_id, task_id=task_id, solver_id=user.id, price_minor=data.price_minor
                 ),
             )
             uow.commit()
-            return bid_out(bid, user.display_name)
+            return BidOut(
+                id=bid_id,
+                task_id=task_id,
+                solver_id=user.id,
+                solver_name=user.display_name,
+                status=BidStatus.SUBMITTED,
+                price_minor=data.price_minor,
+                duration_days=data.duration_days,
+                proposal=data.proposal,
+                team_members=team,
+                milestones=[
+                    BidMilestoneOut(
+                        seq=i + 1,
+                        title=m.title,
+                        deliverable=m.deliverable,
+                        amount_minor=m.amount_minor,
+                        due=m.due,
+                    )
+                    for i, m in enumerate(data.milestones)
+                ],
+                decline_reason=None,
+                created_at=now,
+                updated_at=now,
+            )
 
     def edit(self, user: CurrentUser, bid_id: int, data: BidInput) -> BidOut:
         with UnitOfWork(self._sessions) as uow:

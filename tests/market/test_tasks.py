@@ -153,3 +153,40 @@ def test_broad_listings_stop_counting_at_the_cap(api: Api, monkeypatch: pytest.M
     assert len(page["items"]) == 1  # the pages themselves are not capped
     exact = api.c.get("/tasks?industry=biomedicine").json()
     assert (exact["total"], exact["total_is_exact"]) == (0, True)
+
+
+def test_text_search_matches_substrings_the_same_on_every_backend(api: Api) -> None:
+    """`q` is a substring of a title or summary: case-sensitive in the Chinese fields,
+    case-insensitive in the English ones. PostgreSQL answers through its n-gram index
+    (market/tasks/text_search.py), SQLite with LIKE alone: the same answers."""
+    poster = api.poster()
+    a = api.published_task(
+        poster,
+        title_zh="缓释制剂开发",
+        title_en="Sustained-release formulation",
+        summary_zh="口服缓释片的工艺放大。",
+        summary_en="Scale-up of 100% oral_tablets, Phase II.",
+    )
+    b = api.published_task(poster, title_zh="机器视觉检测", title_en="Machine vision QA")
+    closed = api.published_task(poster, title_zh="缓释微球", title_en="Microspheres")
+    r = api.c.post(f"/tasks/{closed['id']}/close-bidding", headers=poster.headers)
+    assert r.status_code == 200
+
+    def ids(q: str, **params: Any) -> set[int]:
+        r = api.c.get("/tasks", params={"q": q, **params})
+        assert r.status_code == 200, r.text
+        return {t["id"] for t in r.json()["items"]}
+
+    assert ids("缓释") == {a["id"]}  # two characters: a bigram
+    assert ids("缓释制剂") == {a["id"]}  # trigrams
+    assert ids("SUSTAINED-rel") == {a["id"]}  # English: any case, punctuation kept
+    assert ids("100% oral_t") == {a["id"]}  # LIKE's wildcards are plain characters
+    assert ids("100%% oral") == set()
+    assert ids("Phase  II") == set()  # no stray n-grams: the characters in order
+    assert ids("视觉检") == {b["id"]}
+    assert ids("视觉检测机") == set()
+    assert ids("formulation 口服") == set()  # nor across two fields
+    assert ids("检") == {b["id"]}  # one character: LIKE alone
+    assert ids("  机器视觉  ") == {b["id"]}
+    assert ids("microSPHERES") == set()  # bidding closed: not in the public listing
+    assert ids("缓释微", status="bidding_closed") == {closed["id"]}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from alembic import context
 
 from market.db.engine import make_engine
+from market.db.migrate import add_postgres_only_ddl
 from market.db.models import Base
 
 config = context.config
@@ -33,7 +34,12 @@ def run_migrations_online() -> None:
 
 def _run(connection: object) -> None:
     # Batch mode lets ALTER-style migrations work on SQLite too.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        process_revision_directives=add_postgres_only_ddl,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,8 +1,8 @@
 """marketplace core
 
-Revision ID: fbe2e37a5c69
+Revision ID: f6121bfec02f
 Revises: 
-Create Date: 2026-11-28 04:26:21.469309
+Create Date: 2026-11-28 06:07:48.654857
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from alembic import op
 import market.db.base
 from sqlalchemy.dialects import postgresql
 
-revision: str = 'fbe2e37a5c69'
+revision: str = 'f6121bfec02f'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -238,16 +238,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks'))
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_tasks_id_listing', ['id'], unique=False, postgresql_include=['status', 'published_at', 'bid_deadline', 'industry', 'district', 'zone', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
         batch_op.create_index('ix_tasks_org', ['org_id', 'status'], unique=False)
-        batch_op.create_index('ix_tasks_status_bid_deadline', ['status', 'bid_deadline'], unique=False)
-        batch_op.create_index('ix_tasks_status_budget', ['status', 'budget_minor'], unique=False)
-        batch_op.create_index('ix_tasks_status_district', ['status', 'district', 'published_at'], unique=False)
-        batch_op.create_index('ix_tasks_status_industry', ['status', 'industry', 'published_at'], unique=False)
-        batch_op.create_index('ix_tasks_status_industry_budget', ['status', 'industry', 'budget_minor'], unique=False)
-        batch_op.create_index('ix_tasks_status_mode', ['status', 'bidding_mode', 'published_at'], unique=False)
-        batch_op.create_index('ix_tasks_status_published_at', ['status', 'published_at'], unique=False)
-        batch_op.create_index('ix_tasks_status_trl', ['status', 'trl_current', 'trl_target'], unique=False)
-        batch_op.create_index('ix_tasks_status_zone', ['status', 'zone', 'published_at'], unique=False)
+        batch_op.create_index('ix_tasks_status_bid_deadline', ['status', 'bid_deadline', 'id'], unique=False, postgresql_include=['industry', 'district', 'zone', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
+        batch_op.create_index('ix_tasks_status_budget', ['status', 'budget_minor', 'id'], unique=False, postgresql_include=['industry', 'district', 'zone', 'bidding_mode', 'trl_current', 'trl_target'])
+        batch_op.create_index('ix_tasks_status_district', ['status', 'district', 'published_at', 'id'], unique=False, postgresql_include=['industry', 'zone', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
+        batch_op.create_index('ix_tasks_status_industry', ['status', 'industry', 'published_at', 'id'], unique=False, postgresql_include=['district', 'zone', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
+        batch_op.create_index('ix_tasks_status_industry_budget', ['status', 'industry', 'budget_minor', 'id'], unique=False, postgresql_include=['district', 'zone', 'bidding_mode', 'trl_current', 'trl_target'])
+        batch_op.create_index('ix_tasks_status_published_at', ['status', 'published_at', 'id'], unique=False, postgresql_include=['industry', 'district', 'zone', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
+        batch_op.create_index('ix_tasks_status_zone', ['status', 'zone', 'published_at', 'id'], unique=False, postgresql_include=['industry', 'district', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
 
     op.create_table('webhook_endpoints',
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -551,11 +550,23 @@ def upgrade() -> None:
     with op.batch_alter_table('submission_files', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_submission_files_submission_id'), ['submission_id'], unique=False)
 
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE OR REPLACE FUNCTION market_text_grams(t text) RETURNS text[]\nLANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 100000 AS $$\n  SELECT coalesce(array_agg(DISTINCT m[1]), '{}') FROM (\n    SELECT regexp_matches(t, '..', 'g')\n    UNION ALL SELECT regexp_matches(substr(t, 2), '..', 'g')\n    UNION ALL SELECT regexp_matches(t, '...', 'g')\n    UNION ALL SELECT regexp_matches(substr(t, 2), '...', 'g')\n    UNION ALL SELECT regexp_matches(substr(t, 3), '...', 'g')\n  ) AS x(m)\n$$")
+        op.execute("CREATE OR REPLACE FUNCTION market_task_text(a text, b text, c text, d text) RETURNS text\nLANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$\n  SELECT lower(a || E'\\n' || b || E'\\n' || c || E'\\n' || d)\n$$")
+        op.execute("CREATE OR REPLACE FUNCTION market_search_grams(q text) RETURNS text[]\nLANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$\n  SELECT coalesce(array_agg(DISTINCT substr(l, i, n)), '{}')\n  FROM (SELECT lower(q) AS l, CASE WHEN length(q) >= 3 THEN 3 ELSE 2 END AS n) AS p,\n       generate_series(1, length(l) - n + 1) AS i\n$$")
+        op.execute("CREATE INDEX IF NOT EXISTS ix_tasks_text_grams ON tasks USING gin (market_text_grams(market_task_text(title_zh, title_en, summary_zh, summary_en))) WHERE status = 'published'")
+        op.execute('CREATE STATISTICS IF NOT EXISTS st_tasks_text_grams ON (market_text_grams(market_task_text(title_zh, title_en, summary_zh, summary_en))) FROM tasks')
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute('DROP STATISTICS IF EXISTS st_tasks_text_grams')
+        op.execute('DROP INDEX IF EXISTS ix_tasks_text_grams')
+        op.execute('DROP FUNCTION IF EXISTS market_search_grams(text)')
+        op.execute('DROP FUNCTION IF EXISTS market_task_text(text, text, text, text)')
+        op.execute('DROP FUNCTION IF EXISTS market_text_grams(text)')
     with op.batch_alter_table('submission_files', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_submission_files_submission_id'))
 
@@ -624,16 +635,15 @@ def downgrade() -> None:
 
     op.drop_table('webhook_endpoints')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.drop_index('ix_tasks_status_zone')
-        batch_op.drop_index('ix_tasks_status_trl')
-        batch_op.drop_index('ix_tasks_status_published_at')
-        batch_op.drop_index('ix_tasks_status_mode')
-        batch_op.drop_index('ix_tasks_status_industry_budget')
-        batch_op.drop_index('ix_tasks_status_industry')
-        batch_op.drop_index('ix_tasks_status_district')
-        batch_op.drop_index('ix_tasks_status_budget')
-        batch_op.drop_index('ix_tasks_status_bid_deadline')
+        batch_op.drop_index('ix_tasks_status_zone', postgresql_include=['industry', 'district', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
+        batch_op.drop_index('ix_tasks_status_published_at', postgresql_include=['industry', 'district', 'zone', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
+        batch_op.drop_index('ix_tasks_status_industry_budget', postgresql_include=['district', 'zone', 'bidding_mode', 'trl_current', 'trl_target'])
+        batch_op.drop_index('ix_tasks_status_industry', postgresql_include=['district', 'zone', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
+        batch_op.drop_index('ix_tasks_status_district', postgresql_include=['industry', 'zone', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
+        batch_op.drop_index('ix_tasks_status_budget', postgresql_include=['industry', 'district', 'zone', 'bidding_mode', 'trl_current', 'trl_target'])
+        batch_op.drop_index('ix_tasks_status_bid_deadline', postgresql_include=['industry', 'district', 'zone', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
         batch_op.drop_index('ix_tasks_org')
+        batch_op.drop_index('ix_tasks_id_listing', postgresql_include=['status', 'published_at', 'bid_deadline', 'industry', 'district', 'zone', 'bidding_mode', 'budget_minor', 'trl_current', 'trl_target'])
 
     op.drop_table('tasks')
     op.drop_table('solver_profiles')
