@@ -4,7 +4,7 @@ python -m bench generate   # fill market_bench (100k tasks, 50k solvers, 1M bids
 python -m bench bids       # bid placement vs a bare insert under 32 connections (wrk)
 python -m bench listing    # task listing filters, in process and over HTTP
 python -m bench search     # embedded search engine: indexing, search and match speed
-python -m bench escrow     # escrow releases/s end to end vs a no-op Dramatiq actor
+python -m bench escrow     # escrow releases/s end to end vs a no-op actor and a no-op outbox handler
 python -m bench relevance  # matching/search nDCG@10 and recall@10 vs plain BM25 (judged set)
 python -m bench all        # generate, bids, listing and escrow in a row, then one summary
 """
@@ -117,6 +117,8 @@ def run_all(
         "releases_per_s": esc["releases_per_s"],
         "noop_per_s": esc["noop_per_s"],
         "ratio": esc["ratio_releases_to_noop"],
+        "pipeline_noop_per_s": esc["pipeline_noop_per_s"],
+        "ratio_to_pipeline_noop": esc["ratio_releases_to_pipeline_noop"],
         "target_ratio": esc["target_ratio"],
         "checks_ok": esc["checks"]["ok"],
     }

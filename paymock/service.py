@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, Insert, delete, func, insert, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -126,6 +127,19 @@ def _in_progress(key: str) -> StripeError:
         f"{key}. Please try again later.",
         code="idempotency_key_in_use",
     )
+
+
+def _insert_now(session: Session, row: Base) -> None:
+    """INSERT a new row at once, in the session's transaction, without the ORM's unit of
+    work (its flush costs more than the statement here). For rows nothing reads back as
+    objects within the request: balance lines, events, webhook deliveries, transfers."""
+    mapper = inspect(type(row))
+    values = {
+        prop.columns[0].name: value
+        for prop in mapper.column_attrs
+        if (value := getattr(row, prop.key)) is not None
+    }
+    session.connection().execute(insert(mapper.local_table), values)
 
 
 def _to_dict(obj: msgspec.Struct) -> dict[str, Any]:
@@ -304,6 +318,28 @@ class PaymockService:
         now = self.now()
         token = secrets.token_hex(16)
         with self.sessions.begin() as session:
+            # A key's first use (the usual case): one INSERT that does nothing on a known
+            # key. Only then is the row read (and locked) to replay it or report it in use.
+            seq = (
+                session.connection()
+                .execute(
+                    self._insert_key(session)
+                    .values(
+                        key=key,
+                        method=ctx.method,
+                        path=ctx.path,
+                        params_hash=fingerprint,
+                        status="in_progress",
+                        lock_token=token,
+                        locked_at=now,
+                        created_at=now,
+                    )
+                    .returning(IdempotencyKey.__table__.c.seq)
+                )
+                .scalar()
+            )
+            if seq is not None:
+                return _Claim(seq, token)
             row = session.execute(
                 select(IdempotencyKey).where(IdempotencyKey.key == key).with_for_update()
             ).scalar_one_or_none()
@@ -365,8 +401,18 @@ class PaymockService:
                 return _Claim(row.seq, token)
             return _error_result(_in_progress(key))
 
+    @staticmethod
+    def _insert_key(session: Session) -> Insert:
+        table = IdempotencyKey.__table__
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
+        if dialect == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+        return insert(table)  # elsewhere a concurrent first use raises: _claim looks again
+
     def _finish_claim(self, session: Session, claim: _Claim, status: int, body: bytes) -> None:
-        result = session.execute(
+        result = session.connection().execute(
             update(IdempotencyKey)
             .where(IdempotencyKey.seq == claim.seq, IdempotencyKey.lock_token == claim.token)
             .values(status="done", response_status=status, response_body=body.decode("utf-8"))
@@ -405,15 +451,23 @@ class PaymockService:
         return row
 
     def _lock_platform(self, session: Session) -> None:
-        # PostgreSQL: serialises every debit of the balance. SQLite: BEGIN IMMEDIATE already did.
-        session.execute(select(Platform.id).where(Platform.id == 1).with_for_update())
+        # PostgreSQL: serialises every debit of the balance. SQLite: BEGIN IMMEDIATE already
+        # did (it has no row locks), so no statement there.
+        conn = session.connection()
+        if conn.dialect.name != "sqlite":
+            conn.execute(select(Platform.id).where(Platform.id == 1).with_for_update())
 
     def _available(self, session: Session, currency: str = "cny") -> int:
-        total = session.execute(
-            select(func.coalesce(func.sum(BalanceTransaction.amount), 0)).where(
-                BalanceTransaction.currency == currency
+        # Balance lines are written with _insert_now: already in the database, no flush.
+        total = (
+            session.connection()
+            .execute(
+                select(func.coalesce(func.sum(BalanceTransaction.amount), 0)).where(
+                    BalanceTransaction.currency == currency
+                )
             )
-        ).scalar_one()
+            .scalar_one()
+        )
         return int(total)
 
     def _book(self, session: Session, amount: int, type_: str, source: str, desc: str) -> str:
@@ -426,7 +480,7 @@ class PaymockService:
             description=desc,
             created=self._ts(),
         )
-        session.add(txn)
+        _insert_now(session, txn)
         return txn.id
 
     def _debit_check(self, session: Session, amount: int) -> None:
@@ -473,9 +527,10 @@ class PaymockService:
                 "type": type_,
             }
         ).decode("utf-8")
-        session.add(event)
+        _insert_now(session, event)
         for i in range(copies):
-            session.add(
+            _insert_now(
+                session,
                 WebhookDelivery(
                     event_id=event.id,
                     url=url,
@@ -484,7 +539,7 @@ class PaymockService:
                     next_attempt_at=now,
                     duplicate=i > 0,
                     created=now,
-                )
+                ),
             )
 
     # -----------------------------------------------------------------------------------
@@ -742,7 +797,7 @@ class PaymockService:
                 balance_transaction="",
             )
             tr.balance_transaction = self._book(s, -amount, "transfer", tr.id, f"To {destination}")
-            s.add(tr)
+            _insert_now(s, tr)
             self._emit(s, ctx, "transfer.created", transfer_out(tr))
             return 200, transfer_out(tr)
 

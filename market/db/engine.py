@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -15,8 +17,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            _ping_when_idle(engine)
+        return engine
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +46,36 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+# A pooled connection idle for longer than this is pinged before use; a busy one is not.
+PING_IDLE_AFTER_S = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Dropped-connection protection without a round trip per checkout (`pool_pre_ping`
+    costs one on every session: four per escrow release).
+
+    Connections die while they sit in the pool (server restart, idle timeouts in between),
+    so only those idle for PING_IDLE_AFTER_S are pinged; a dead one raises
+    DisconnectionError, on which the pool discards it and checks out another (SQLAlchemy's
+    "pessimistic, custom" recipe). A connection that dies within seconds of its last use
+    fails its statement instead: SQLAlchemy then invalidates the whole pool, so the process
+    reconnects at once, and the job is retried (every job is idempotent)."""
+
+    @event.listens_for(engine, "checkin")
+    def _stamp(_dbapi_conn: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get("checked_in_at")
+        if last is None or time.monotonic() - last < PING_IDLE_AFTER_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -18,13 +18,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, exists, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from market.contracts.domain import ContractStatus, MilestoneStatus
 from market.contracts.models import Contract, Milestone
 from market.contracts.service import ContractService
+from market.db.base import utcnow
 from market.errors import Conflict, NotFound
 from market.escrow import domain
 from market.escrow.domain import EntryKind, EscrowStatus, Posting
@@ -173,8 +174,8 @@ class EscrowService:
         """Pay the solver `amount` (default: all that is held) less the platform fee."""
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
-            esc, _m, contract = self._lock(s, milestone_id)
-            if self._booked(s, self._key(milestone_id, "release")):
+            esc, contract, booked = self._lock_settlement(s, milestone_id, "release")
+            if booked:
                 return "already_released"
             in_flight = domain.start_settlement(EscrowStatus(esc.status), "release")
             held = esc.funded_minor - esc.released_minor - esc.refunded_minor
@@ -208,7 +209,9 @@ class EscrowService:
     def book_release(self, milestone_id: int, transfer: str, amount: int) -> str:
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
-            esc, _m, contract = self._lock(s, milestone_id)
+            esc, contract, booked = self._lock_settlement(s, milestone_id, "release")
+            if booked:
+                return "already_released"
             lines, net = domain.release_postings(
                 contract.id, contract.solver_id, amount, self._settings.platform_fee_bps
             )
@@ -223,7 +226,8 @@ class EscrowService:
             ):
                 return "already_released"
             self._settle(esc, EntryKind.RELEASE, amount)
-            uow.record(
+            # Plain INSERTs (nothing reads the rows back): no ORM flush for them.
+            uow.record_now(
                 actor_id=None,
                 entity="milestone",
                 entity_id=milestone_id,
@@ -246,8 +250,8 @@ class EscrowService:
         """Return `amount` (default: all that is held) to the poster."""
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
-            esc, _m, contract = self._lock(s, milestone_id)
-            if self._booked(s, self._key(milestone_id, "refund")):
+            esc, contract, booked = self._lock_settlement(s, milestone_id, "refund")
+            if booked:
                 return "already_refunded"
             in_flight = domain.start_settlement(EscrowStatus(esc.status), "refund")
             held = esc.funded_minor - esc.released_minor - esc.refunded_minor
@@ -281,7 +285,9 @@ class EscrowService:
     def book_refund(self, milestone_id: int, refund: str, amount: int) -> str:
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
-            esc, _m, contract = self._lock(s, milestone_id)
+            esc, contract, booked = self._lock_settlement(s, milestone_id, "refund")
+            if booked:
+                return "already_refunded"
             lines = domain.refund_postings(contract.poster_org_id, contract.id, amount)
             if not self._book(
                 s,
@@ -294,7 +300,7 @@ class EscrowService:
             ):
                 return "already_refunded"
             self._settle(esc, EntryKind.REFUND, amount)
-            uow.record(
+            uow.record_now(
                 actor_id=None,
                 entity="milestone",
                 entity_id=milestone_id,
@@ -364,7 +370,7 @@ class EscrowService:
         return idempotency_key(self._settings.payments_key_namespace, milestone_id, operation)
 
     @staticmethod
-    def _lock(s: Session, milestone_id: int) -> tuple[MilestoneEscrow, Milestone, Contract]:
+    def _lock_contract(s: Session, milestone_id: int) -> Contract:
         """Lock order: contract, milestone, escrow (the contract service locks the same way)."""
         # One round trip finds and locks the contract (a milestone never changes contract;
         # FOR UPDATE locks only the contracts row). Its milestones are not loaded: the
@@ -382,11 +388,37 @@ class EscrowService:
         )
         if contract is None:
             raise NotFound("no such milestone", field="milestone_id")
-        contract_id = contract.id
+        return contract
+
+    @staticmethod
+    def _lock_milestone(s: Session, milestone_id: int) -> Milestone:
         milestone = s.scalar(
             select(Milestone).where(Milestone.id == milestone_id).with_for_update()
         )
         assert milestone is not None
+        return milestone
+
+    @staticmethod
+    def _new_escrow(s: Session, milestone: Milestone) -> MilestoneEscrow:
+        esc = MilestoneEscrow(
+            milestone_id=milestone.id,
+            contract_id=milestone.contract_id,
+            status=EscrowStatus.UNFUNDED,
+            amount_minor=milestone.amount_minor,
+            funded_minor=0,
+            released_minor=0,
+            refunded_minor=0,
+            fund_attempts=0,
+        )
+        s.add(esc)
+        s.flush()
+        return esc
+
+    @classmethod
+    def _lock(cls, s: Session, milestone_id: int) -> tuple[MilestoneEscrow, Milestone, Contract]:
+        """Contract, milestone and escrow locked, in that order (funding reads the milestone)."""
+        contract = cls._lock_contract(s, milestone_id)
+        milestone = cls._lock_milestone(s, milestone_id)
         esc = s.scalar(
             select(MilestoneEscrow)
             .where(MilestoneEscrow.milestone_id == milestone_id)
@@ -394,23 +426,49 @@ class EscrowService:
             .execution_options(populate_existing=True)
         )
         if esc is None:
-            esc = MilestoneEscrow(
-                milestone_id=milestone_id,
-                contract_id=contract_id,
-                status=EscrowStatus.UNFUNDED,
-                amount_minor=milestone.amount_minor,
-                funded_minor=0,
-                released_minor=0,
-                refunded_minor=0,
-                fund_attempts=0,
-            )
-            s.add(esc)
-            s.flush()
+            esc = cls._new_escrow(s, milestone)
         return esc, milestone, contract
+
+    def _lock_settlement(
+        self, s: Session, milestone_id: int, operation: str
+    ) -> tuple[MilestoneEscrow, Contract, bool]:
+        """Contract and escrow locked, and whether OPERATION's entry is booked: two round
+        trips. Releases and refunds read nothing of the milestone, so its row is not locked:
+        every writer of this milestone or its escrow locks the contract first, so the
+        contract lock alone serialises them (no new lock order, no deadlock).
+
+        The booked check rides on the escrow's SELECT. That is safe under READ COMMITTED
+        only because the contract lock was taken by an earlier statement: whoever booked
+        before us held it until their commit, so this later statement's snapshot sees
+        their entry."""
+        contract = self._lock_contract(s, milestone_id)
+        booked = exists().where(JournalEntry.idempotency_key == self._key(milestone_id, operation))
+        row = s.execute(
+            select(MilestoneEscrow, booked)
+            .where(MilestoneEscrow.milestone_id == milestone_id)
+            .with_for_update(of=MilestoneEscrow)
+            .execution_options(populate_existing=True)
+        ).first()
+        if row is not None:
+            return row[0], contract, bool(row[1])
+        # Never funded (rare: nothing to pay out): as `_lock` does.
+        esc = self._new_escrow(s, self._lock_milestone(s, milestone_id))
+        return esc, contract, False
 
     @staticmethod
     def _booked(s: Session, key: str) -> bool:
         return bool(s.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == key)))
+
+    @staticmethod
+    def _insert_entry(s: Session) -> Insert:
+        """INSERT of a journal entry that does nothing when its key or provider object is
+        already booked (both are unique): no failed statement, no aborted transaction."""
+        table = JournalEntry.__table__
+        if s.get_bind().dialect.name == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        if s.get_bind().dialect.name == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing()
+        return insert(table)
 
     @staticmethod
     def _book(
@@ -424,29 +482,36 @@ class EscrowService:
     ) -> bool:
         """Write the balanced entry once; False when its key (or provider object) is booked.
 
-        On False the transaction is unusable (a failed flush): callers return at once and
-        the unit of work rolls back. Hence no savepoint around the flush, two round trips
-        saved on every booking. The rows locked in `_lock` make the race rare anyway: a
-        concurrent booker waits for them, then finds the key in `_booked`.
+        Two statements whatever the number of lines: the entry (INSERT … ON CONFLICT DO
+        NOTHING RETURNING id: None when already booked), then all its lines in one
+        multi-row INSERT. Callers have checked the key under the locks of `_lock` /
+        `_lock_settlement`; the conflict clause covers anything that got past them.
         """
-        if EscrowService._booked(s, key):
+        lines = domain.check_balanced(postings)
+        conn = s.connection()
+        entry_id = conn.execute(
+            EscrowService._insert_entry(s)
+            .values(
+                kind=kind,
+                idempotency_key=key,
+                contract_id=contract_id,
+                milestone_id=milestone_id,
+                provider_object=provider_object,
+                memo="",
+                created_at=utcnow(),
+            )
+            .returning(JournalEntry.__table__.c.id)
+        ).scalar()
+        if entry_id is None:
             return False
-        entry = JournalEntry(
-            kind=kind,
-            idempotency_key=key,
-            contract_id=contract_id,
-            milestone_id=milestone_id,
-            provider_object=provider_object,
+        conn.execute(
+            insert(JournalLine.__table__).values(
+                [
+                    {"entry_id": entry_id, "account": p.account, "amount_minor": p.amount_minor}
+                    for p in lines
+                ]
+            )
         )
-        entry.lines = [
-            JournalLine(account=p.account, amount_minor=p.amount_minor)
-            for p in domain.check_balanced(postings)
-        ]
-        s.add(entry)
-        try:
-            s.flush()
-        except IntegrityError:
-            return False
         return True
 
 

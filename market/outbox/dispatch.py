@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,8 +91,12 @@ def run_handler(ctx: JobContext, outbox_id: int, handler: str) -> str:
     payload["_outbox_id"] = outbox_id
     handler_named(handler).fn(ctx, payload)
     with UnitOfWork(ctx.sessions) as uow:
-        uow.session.add(OutboxDelivery(outbox_id=outbox_id, handler=handler))
         try:
+            # A plain INSERT: the only row of this transaction, no ORM flush to pay for.
+            uow.session.connection().execute(
+                insert(OutboxDelivery.__table__),
+                {"outbox_id": outbox_id, "handler": handler, "done_at": utcnow()},
+            )
             uow.commit()
         except IntegrityError:  # a concurrent duplicate finished first; its effect was idempotent
             return "duplicate"
