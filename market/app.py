@@ -45,7 +45,12 @@ from market.escrow.controllers import LedgerAdminController, PaymentWebhookContr
 from market.escrow.gateway import PaymentsGateway
 from market.escrow.service import EscrowService
 from market.escrow.webhooks import WebhookService
-from market.http import EXCEPTION_HANDLERS, provide_optional_user, provide_user
+from market.http import (
+    EXCEPTION_HANDLERS,
+    provide_bearer,
+    provide_optional_user,
+    provide_user,
+)
 from market.jobs import payments_base_url
 from market.notifications.controllers import (
     NotificationController,
@@ -166,6 +171,7 @@ def create_app(
             "discovery": _const(discovery),
             "optional_user": Provide(provide_optional_user, sync_to_thread=True),
             "user": Provide(provide_user, sync_to_thread=False),
+            "bearer": Provide(provide_bearer, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),

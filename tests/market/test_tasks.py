@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from market.audit.models import AuditEntry
+from market.bids.models import Bid, BidMilestone
+from market.outbox.models import OutboxEvent
 from tests.helpers import Api, bid_payload, in_days, task_payload
 
 
@@ -135,9 +141,13 @@ def test_attachment_limits(api: Api) -> None:
 def test_an_official_posts_for_their_own_district_only(api: Api) -> None:
     admin = api.admin()
     official = api.official(admin, district="haimen")
-    r = api.c.post("/tasks", json=task_payload(district="qidong", zone=None), headers=official.headers)
+    r = api.c.post(
+        "/tasks", json=task_payload(district="qidong", zone=None), headers=official.headers
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "district"
-    task = api.published_task(official, district="haimen", zone="haimen_biomedicine", industry="biomedicine")
+    task = api.published_task(
+        official, district="haimen", zone="haimen_biomedicine", industry="biomedicine"
+    )
     r = api.c.patch(f"/tasks/{task['id']}", json={"district": "rudong"}, headers=official.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "own_district"
 
@@ -190,3 +200,62 @@ def test_text_search_matches_substrings_the_same_on_every_backend(api: Api) -> N
     assert ids("  机器视觉  ") == {b["id"]}
     assert ids("microSPHERES") == set()  # bidding closed: not in the public listing
     assert ids("缓释微", status="bidding_closed") == {closed["id"]}
+
+
+def test_placing_a_bid_writes_its_rows_audit_and_event(api: Api, engine: Engine) -> None:
+    # PostgreSQL writes a bid in one statement, SQLite with separate INSERTs: the rows must
+    # be the same on both (three milestones: more than one row from the arrays, in order).
+    poster, solver = api.poster(), api.solver()
+    task = api.published_task(poster)
+    body = bid_payload(price=30_000_001, parts=3)
+    r = api.c.post(f"/tasks/{task['id']}/bids", json=body, headers=solver.headers)
+    assert r.status_code == 201, r.text
+    bid = r.json()
+    with Session(engine) as s:
+        row = s.execute(select(Bid).where(Bid.id == bid["id"])).scalar_one()
+        assert (row.task_id, row.solver_id, row.status, row.price_minor) == (
+            task["id"],
+            bid["solver_id"],
+            "submitted",
+            30_000_001,
+        )
+        assert row.team_members == body["team_members"]
+        assert row.created_at == row.updated_at
+        milestones = s.execute(
+            select(BidMilestone).where(BidMilestone.bid_id == bid["id"]).order_by(BidMilestone.seq)
+        ).scalars()
+        assert [(m.seq, m.title, m.deliverable, m.amount_minor, m.due) for m in milestones] == [
+            (
+                i + 1,
+                m["title"],
+                m["deliverable"],
+                m["amount_minor"],
+                datetime.fromisoformat(m["due"]),
+            )
+            for i, m in enumerate(body["milestones"])
+        ]
+        audit = s.execute(
+            select(AuditEntry).where(AuditEntry.entity == "bid", AuditEntry.entity_id == bid["id"])
+        ).scalar_one()
+        assert (audit.actor_id, audit.action, audit.from_state, audit.to_state, audit.data) == (
+            bid["solver_id"],
+            "place",
+            None,
+            "submitted",
+            {},
+        )
+        # Written with the bid (SQLite's path takes its own clock reading a moment later).
+        assert timedelta(0) <= audit.at - row.created_at < timedelta(seconds=5)
+        event = s.execute(
+            select(OutboxEvent).where(
+                OutboxEvent.event_type == "BidPlaced", OutboxEvent.aggregate_id == bid["id"]
+            )
+        ).scalar_one()
+        assert event.aggregate == "bid"
+        assert event.payload == {
+            "bid_id": bid["id"],
+            "task_id": task["id"],
+            "solver_id": bid["solver_id"],
+            "price_minor": 30_000_001,
+        }
+        assert timedelta(0) <= event.created_at - row.created_at < timedelta(seconds=5)
