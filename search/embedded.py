@@ -4,9 +4,13 @@ Per document kind (``tasks``, ``solvers``) it keeps:
 
 - ``<kind>_docs``: one column per filterable / sortable scalar field (a narrow table, so
   filters, sorts and facets scan little), with an index per column;
-- ``<kind>_blobs``: the document itself (msgspec JSON), read only for the page shown;
+- ``<kind>_blobs``: the document itself (msgspec JSON), read only for the page shown,
+  and its texts as matching tests them (`matching.MatchText`, built once at indexing);
 - ``<kind>_values``: one row per distinct normalized value of a multi-valued field
   (skills, fields, languages), for filters and facets;
+- ``<kind>_fcube``: facet value counts per combination of a few keyword fields
+  (`CUBE_FIELDS`), kept on every write, so a placeholder search filtered on those fields
+  counts its facets over a few hundred cells instead of every matching document;
 - three FTS5 tables over the same weighted columns (title, skills, summary, extra, body):
   ``<kind>_tri`` with the ``trigram`` tokenizer (Chinese substrings of 3+ characters),
   ``<kind>_gram`` with Chinese unigrams and bigrams as tokens (1- and 2-character
@@ -19,8 +23,10 @@ column weights of `search.schema`; a concept found among the document's skills a
 `SKILL_BONUS`, so an exact skill match ranks above a passing mention. All of it is one
 ``INSERT INTO temp.hits SELECT ...`` evaluated inside SQLite (no row crosses into Python),
 with the filters joined into every FTS branch so BM25 is only computed for documents that
-pass them. Count, sort, pagination and facets then run in SQL over ``temp.hits``; only the
-page's documents are decoded and highlighted.
+pass them; a term with more than RANK_CAP such documents is ranked within a bounded set
+(its newest title/skills matches), the others still counted. Count, sort, pagination and
+facets then run in SQL over ``temp.hits``; only the page's documents are decoded and
+highlighted.
 
 Concurrency: a file database gets one connection per thread (WAL mode: readers see the
 last committed state, so a rebuild in progress does not hide the index); ``:memory:``
@@ -68,11 +74,25 @@ from search.schema import (
 )
 from search.text import Concept, Term, cjk_grams, fold, highlight_value, latin_only, parse_query
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Facet counts are kept per combination of these keyword fields (a small "cube"), so a
+# placeholder search filtered only on them counts facets without touching the documents.
+CUBE_FIELDS: dict[DocumentKind, tuple[str, ...]] = {
+    "tasks": ("status", "industry", "district"),
+    "solvers": ("district",),
+}
+_NO_VALUE = "\x00"  # a cube coordinate for NULL (never a filter value: NULLs never match)
 SKILL_BONUS = 1.0
 MAX_FACET_VALUES = 100
 REBUILD_BATCH = 500
-MATCH_TERM_CAP = 300  # matching ranks each profile term among its newest matches only
+RANK_CAP = 1000
+"""A search term matching more documents (after the filters) is ranked by BM25 only
+within its newest RANK_CAP matches in the two heaviest columns (title, skills) and its
+newest RANK_CAP // 4 matches anywhere; its other matches still count (total, facets) and
+come after them, newest first. BM25 costs ~4 µs per row: exact ranking of a word found
+in 45k tasks took ~200 ms. Results matching fewer documents are ranked exactly."""
+MATCH_TERM_CAP = 100  # matching ranks each profile term among its newest matches only
+MATCH_SKILL_CAP = 400  # ... and looks at the newest documents carrying each skill spelling
 _FTS_SUFFIXES = ("tri", "en", "gram")
 CACHE_KIB = 65_536  # page cache per connection (SQLite's default is 2 MiB)
 MMAP_BYTES = 1 << 30  # read the file through the OS page cache, without copies
@@ -106,9 +126,12 @@ class _Row(msgspec.Struct):
 
     id: int
     blob: bytes
+    mtext: bytes
     scalars: list[Any]
     values: list[tuple[str, str, str]]
     texts: dict[str, list[str]]
+    cube: list[tuple[Any, ...]]
+    """(*cell, field, norm, value): one per facet value of the document."""
 
 
 class _Statements:
@@ -121,7 +144,7 @@ class _Statements:
         names = "".join(f', "{c}"' for c in schema.scalar_columns)
         marks = ", ?" * len(schema.scalar_columns)
         self.insert_doc = f"INSERT INTO {k}_docs (id{names}) VALUES (?{marks})"  # noqa: S608
-        self.insert_blob = f"INSERT INTO {k}_blobs (id, doc) VALUES (?, ?)"  # noqa: S608
+        self.insert_blob = f"INSERT INTO {k}_blobs (id, doc, mtext) VALUES (?, ?, ?)"  # noqa: S608
         self.insert_values = (
             f"INSERT INTO {k}_values (doc_id, field, value, norm) VALUES (?, ?, ?, ?)"  # noqa: S608
         )
@@ -133,6 +156,20 @@ class _Statements:
         }
         self.weights = ", ".join(repr(c.weight) for c in schema.text_columns)
         self.keyword_facets = frozenset(schema.facet_fields - schema.list_fields)
+        self.cube = CUBE_FIELDS[k]
+        dims = ", ".join(f'"{c}"' for c in self.cube)
+        cube_marks = ", ".join("?" * len(self.cube))
+        self.cube_add = (
+            f"INSERT INTO {k}_fcube ({dims}, field, norm, value, n)"  # noqa: S608
+            f" VALUES ({cube_marks}, ?, ?, ?, 1)"
+            f" ON CONFLICT DO UPDATE SET n = n + 1"
+        )
+        self.cube_sub = (
+            f"UPDATE {k}_fcube SET n = n - 1 WHERE"  # noqa: S608
+            + "".join(f' "{c}" = ? AND' for c in self.cube)
+            + " field = ? AND norm = ? AND value = ?"
+        )
+        self.cube_dims = dims
 
 
 _STATEMENTS = {kind: _Statements(schema) for kind, schema in SCHEMAS.items()}
@@ -173,7 +210,11 @@ class EmbeddedSearchIndex:
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY, score REAL NOT NULL)"
             )
+            # Relevance order without sorting every hit: a broad word's page comes from the
+            # few highest scores (the ties are then sorted, not the whole result).
+            conn.execute("CREATE INDEX IF NOT EXISTS temp.hits_score ON hits (score)")
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS cand (id INTEGER PRIMARY KEY)")
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS rank_ids (id INTEGER PRIMARY KEY)")
         except sqlite3.Error as exc:
             raise SearchUnavailable(f"cannot open search database {self._path!r}: {exc}") from exc
         with self._lock:
@@ -233,9 +274,16 @@ class EmbeddedSearchIndex:
         columns = ", ".join(c.name for c in schema.text_columns)
         statements = [
             f"CREATE TABLE IF NOT EXISTS {k}_docs (id INTEGER PRIMARY KEY{scalar})",
-            f"CREATE TABLE IF NOT EXISTS {k}_blobs (id INTEGER PRIMARY KEY, doc BLOB NOT NULL)",
+            # mtext: the texts as matching reads them (`matching.MatchText`), built once here.
+            f"CREATE TABLE IF NOT EXISTS {k}_blobs (id INTEGER PRIMARY KEY, doc BLOB NOT NULL,"
+            " mtext BLOB NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {k}_values (doc_id INTEGER NOT NULL, field TEXT NOT NULL,"
             " value TEXT NOT NULL, norm TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {k}_fcube ("
+            + "".join(f'"{c}" TEXT NOT NULL, ' for c in CUBE_FIELDS[k])
+            + "field TEXT NOT NULL, norm TEXT NOT NULL, value NOT NULL, n INTEGER NOT NULL,"
+            f" PRIMARY KEY ({', '.join(chr(34) + c + chr(34) for c in CUBE_FIELDS[k])},"
+            " field, norm, value)) WITHOUT ROWID",
         ]
         statements += [
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {k}_{s}"
@@ -263,7 +311,13 @@ class EmbeddedSearchIndex:
     @staticmethod
     def _tables(schema: IndexSchema) -> list[str]:
         k = schema.kind
-        return [f"{k}_docs", f"{k}_blobs", f"{k}_values", *(f"{k}_{s}" for s in _FTS_SUFFIXES)]
+        return [
+            f"{k}_docs",
+            f"{k}_blobs",
+            f"{k}_values",
+            f"{k}_fcube",
+            *(f"{k}_{s}" for s in _FTS_SUFFIXES),
+        ]
 
     def _ensure_schema(self, conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -312,17 +366,58 @@ class EmbeddedSearchIndex:
             texts["tri"].append(folded)
             texts["en"].append(latin_only(folded))
             texts["gram"].append(cjk_grams(folded))
+        cell = tuple(
+            _NO_VALUE if record.get(c) is None else str(record[c]) for c in CUBE_FIELDS[schema.kind]
+        )
+        cube = [
+            (*cell, name, record[name], record[name])
+            for name in sorted(_STATEMENTS[schema.kind].keyword_facets)
+            if record.get(name) is not None
+        ]
+        cube += [
+            (*cell, name, norm, value)
+            for (name, norm), value in distinct.items()
+            if name in schema.facet_fields
+        ]
         return _Row(
             id=doc.id,
             blob=msgspec.json.encode(doc),
+            mtext=matching.MatchText.of(doc, matching.TEXT_FIELDS[schema.kind]).encode(),
             scalars=[record.get(c) for c in schema.scalar_columns],
             values=[(name, value, norm) for (name, norm), value in distinct.items()],
             texts=texts,
+            cube=cube,
         )
 
     @staticmethod
     def _delete_rows(conn: sqlite3.Connection, schema: IndexSchema, doc_id: int) -> None:
         k = schema.kind
+        st = _STATEMENTS[k]
+        # Take the stored document's facet values out of the cube (its stored state, which
+        # may differ from the document being written).
+        dims = ", ".join(f'coalesce(d."{c}", ?)' for c in st.cube)
+        keyword = sorted(st.keyword_facets)
+        old = conn.execute(
+            f"SELECT {dims}{''.join(f', d.{chr(34)}{f}{chr(34)}' for f in keyword)}"  # noqa: S608
+            f" FROM {k}_docs d WHERE d.id = ?",
+            [*([_NO_VALUE] * len(st.cube)), doc_id],
+        ).fetchone()
+        if old is not None:
+            cell = tuple(str(v) for v in old[: len(st.cube)])
+            entries = [
+                (*cell, name, value, value)
+                for name, value in zip(keyword, old[len(st.cube) :], strict=True)
+                if value is not None
+            ]
+            entries += [
+                (*cell, field, norm, value)
+                for field, norm, value in conn.execute(
+                    f"SELECT field, norm, value FROM {k}_values WHERE doc_id = ?",  # noqa: S608
+                    (doc_id,),
+                )
+                if field in schema.facet_fields
+            ]
+            conn.executemany(st.cube_sub, entries)
         conn.execute(f"DELETE FROM {k}_docs WHERE id = ?", (doc_id,))  # noqa: S608
         conn.execute(f"DELETE FROM {k}_blobs WHERE id = ?", (doc_id,))  # noqa: S608
         conn.execute(f"DELETE FROM {k}_values WHERE doc_id = ?", (doc_id,))  # noqa: S608
@@ -334,10 +429,11 @@ class EmbeddedSearchIndex:
         """Insert prepared rows, one `executemany` per table (fewer round trips)."""
         st = _STATEMENTS[schema.kind]
         conn.executemany(st.insert_doc, [(r.id, *r.scalars) for r in rows])
-        conn.executemany(st.insert_blob, [(r.id, r.blob) for r in rows])
+        conn.executemany(st.insert_blob, [(r.id, r.blob, r.mtext) for r in rows])
         conn.executemany(st.insert_values, [(r.id, *v) for r in rows for v in r.values])
         for s in _FTS_SUFFIXES:
             conn.executemany(st.insert_fts[s], [(r.id, *r.texts[s]) for r in rows])
+        conn.executemany(st.cube_add, [e for r in rows for e in r.cube])
 
     def _upsert(self, schema: IndexSchema, docs: Sequence[Document]) -> None:
         rows = list({row.id: row for row in (self._prepare(schema, doc) for doc in docs)}.values())
@@ -451,6 +547,8 @@ class EmbeddedSearchIndex:
         params: list[Any],
         *,
         newest: int | None = None,
+        ranked: bool = True,
+        capped: frozenset[tuple[str, str]] = frozenset(),
     ) -> tuple[str, list[Any]] | None:
         """``SELECT id, s``: the documents matching any alternative of the concept (and
         `where`, a condition over ``d`` and/or the FTS table), scored with the best
@@ -465,7 +563,14 @@ class EmbeddedSearchIndex:
             if source is None:
                 continue
             table, expression = source
-            branch = self._branch(k, table, f"-bm25({table}, {weights})", where)
+            score = f"-bm25({table}, {weights})" if ranked else "1.0"
+            if source in capped:
+                # BM25 (evaluated lazily by CASE) only for the chosen few; see RANK_CAP.
+                score = (
+                    f"CASE WHEN {table}.rowid IN (SELECT id FROM temp.rank_ids)"  # noqa: S608
+                    f" THEN {score} ELSE 0.0 END"
+                )
+            branch = self._branch(k, table, score, where)
             if newest is not None:
                 branch = f"SELECT * FROM ({branch} ORDER BY {table}.rowid DESC LIMIT {newest})"  # noqa: S608
             branches.append(branch)
@@ -478,12 +583,53 @@ class EmbeddedSearchIndex:
             f" WHERE field = 'skills' AND norm IN ({', '.join('?' * len(norms))}))"
             f" THEN {SKILL_BONUS!r} ELSE 0.0 END"
         )
+        if not ranked:
+            # Unranked (candidate retrieval): one point per concept, no skill look-up.
+            union = " UNION ALL ".join(branches)
+            return f"SELECT DISTINCT id, 1.0 AS s FROM ({union})", branch_params  # noqa: S608
         if len(branches) == 1:
             sql = f"SELECT id, s + {bonus} AS s FROM ({branches[0]})"  # noqa: S608
         else:
             union = " UNION ALL ".join(branches)
             sql = f"SELECT id, max(s) + {bonus} AS s FROM ({union}) GROUP BY id"  # noqa: S608
         return sql, [*norms, *branch_params]  # the bonus comes first in the SQL text
+
+    def _cap_ranking(
+        self,
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        concepts: Sequence[Concept],
+        where: str,
+        params: list[Any],
+    ) -> frozenset[tuple[str, str]]:
+        """The (table, expression) alternatives matching more than RANK_CAP documents
+        under `where`; temp.rank_ids := the documents BM25 ranks for them."""
+        conn.execute("DELETE FROM temp.rank_ids")
+        heaviest = sorted(schema.text_columns, key=lambda c: -c.weight)[:2]
+        focus = "{" + " ".join(c.name for c in heaviest) + "} : "
+        capped: set[tuple[str, str]] = set()
+        for concept in concepts:
+            for term in concept.alternatives:
+                source = self._source(schema, term)
+                if source is None or source in capped:
+                    continue
+                table, expression = source
+                probe = self._branch(schema.kind, table, "0.0", where)
+                # Counting stops at the cap: cheap however broad the term is.
+                n = conn.execute(
+                    f"SELECT count(*) FROM ({probe} LIMIT {RANK_CAP + 1})",  # noqa: S608
+                    [expression, *params],
+                ).fetchone()[0]
+                if n <= RANK_CAP:
+                    continue
+                capped.add(source)
+                for match, cap in ((focus + expression, RANK_CAP), (expression, RANK_CAP // 4)):
+                    conn.execute(
+                        "INSERT OR IGNORE INTO temp.rank_ids (id) SELECT id FROM"  # noqa: S608
+                        f" ({probe} ORDER BY {table}.rowid DESC LIMIT {cap})",
+                        [match, *params],
+                    )
+        return frozenset(capped)
 
     def _narrowest(
         self, conn: sqlite3.Connection, schema: IndexSchema, concepts: Sequence[Concept]
@@ -538,9 +684,10 @@ class EmbeddedSearchIndex:
             # Unary + keeps the IN out of FTS5's xBestIndex: offered as a rowid constraint,
             # it would re-run the MATCH (and BM25's statistics) once per candidate.
             where, params = "+{fts}.rowid IN (SELECT id FROM temp.cand)", []
+        capped = self._cap_ranking(conn, schema, concepts, where, params)
         parts: list[tuple[str, list[Any]]] = []
         for concept in concepts:
-            part = self._concept_sql(schema, concept, where, params)
+            part = self._concept_sql(schema, concept, where, params, capped=capped)
             if part is None:
                 return
             parts.append(part)
@@ -565,15 +712,17 @@ class EmbeddedSearchIndex:
         where: str,
         params: list[Any],
     ) -> None:
-        """temp.hits := documents matching at least one concept (and `where`), with the
-        sum of the scores of the concepts they match -- each alternative ranked among its
-        MATCH_TERM_CAP newest matches only (candidate retrieval for matching, where
-        ranking every mention of a broad profile term would cost hundreds of ms)."""
+        """temp.hits := documents matching at least one concept (and `where`), scored by
+        the number of concepts they match (plus the skill bonus) -- each alternative looked
+        up among its MATCH_TERM_CAP newest matches only. Candidate retrieval for matching,
+        which scores the candidates itself: BM25 would first count every match of each
+        broad profile term for its IDF (tens of ms per term)."""
         conn.execute("DELETE FROM temp.hits")
         parts = [
             part
             for part in (
-                self._concept_sql(schema, c, where, params, newest=MATCH_TERM_CAP) for c in concepts
+                self._concept_sql(schema, c, where, params, newest=MATCH_TERM_CAP, ranked=False)
+                for c in concepts
             )
             if part is not None
         ]
@@ -698,6 +847,36 @@ class EmbeddedSearchIndex:
         return {f: out[f] for f in fields}
 
     @staticmethod
+    def _cube_facets(
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        fields: Sequence[str],
+        filters: Sequence[Filter],
+    ) -> dict[str, dict[str, int]] | None:
+        """Facet counts from the cube when every filter is an equality on a cube field
+        (None otherwise): sums over a few hundred cells instead of a pass over the result."""
+        st = _STATEMENTS[schema.kind]
+        if any(f.field not in st.cube or not f.values for f in filters):
+            return None
+        where = [f"field IN ({', '.join('?' * len(fields))})"]
+        params: list[Any] = list(fields)
+        for f in filters:
+            where.append(f'"{f.field}" IN ({", ".join("?" * len(f.values))})')
+            params += [str(v) for v in f.values]
+        out: dict[str, dict[str, int]] = {name: {} for name in fields}
+        ranked: dict[str, list[tuple[int, str]]] = {name: [] for name in fields}
+        for field, value, n in conn.execute(
+            f"SELECT field, min(value), sum(n) AS c FROM {schema.kind}_fcube"  # noqa: S608
+            f" WHERE {' AND '.join(where)} GROUP BY field, norm HAVING c > 0",
+            params,
+        ):
+            ranked[field].append((-int(n), str(value)))
+        for name, rows in ranked.items():
+            rows.sort()  # most frequent first, ties by value (as `_facets` orders them)
+            out[name] = {value: -neg for neg, value in rows[:MAX_FACET_VALUES]}
+        return out
+
+    @staticmethod
     def _blobs(
         conn: sqlite3.Connection, schema: IndexSchema, ids: Sequence[int]
     ) -> dict[int, bytes]:
@@ -724,13 +903,19 @@ class EmbeddedSearchIndex:
             if scored:
                 # Filters are applied while scoring: temp.hits is the whole result.
                 self._load_all_of(conn, schema, concepts, where, params)
-                base, base_params = f"FROM temp.hits h JOIN {k}_docs d ON d.id = h.id", []
+                # Relevance first: walk temp.hits by score (its index), not the documents
+                # by date probing each one; an explicit sort is left to the planner.
+                join = "JOIN" if vq.sort else "CROSS JOIN"
+                base, base_params = f"FROM temp.hits h {join} {k}_docs d ON d.id = h.id", []
+                # Facets read every hit: driven by temp.hits, never by a docs index.
+                facet_base = f"FROM temp.hits h CROSS JOIN {k}_docs d ON d.id = h.id"
                 ids = "SELECT id FROM temp.hits"
                 total = int(conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0])
                 select = "h.id, h.score"
             else:
                 base = f"FROM {k}_docs d{' WHERE ' + where if where else ''}"
                 base_params, ids = params, f"SELECT d.id {base}"
+                facet_base = base
                 total = int(conn.execute(f"SELECT count(*) {base}", base_params).fetchone()[0])
                 select = "d.id, 0.0"
             page: list[tuple[int, float]] = []
@@ -741,9 +926,14 @@ class EmbeddedSearchIndex:
                     [*base_params, vq.page_size, vq.offset],
                 ).fetchall()
             blobs = self._blobs(conn, schema, [doc_id for doc_id, _ in page])
-            facets = (
-                self._facets(conn, schema, vq.facets, base, base_params, ids) if vq.facets else {}
-            )
+            facets: dict[str, dict[str, int]] = {}
+            if vq.facets:
+                cube = None if scored else self._cube_facets(conn, schema, vq.facets, vq.filters)
+                facets = (
+                    cube
+                    if cube is not None
+                    else self._facets(conn, schema, vq.facets, facet_base, base_params, ids)
+                )
         hits = []
         for doc_id, score in page:
             highlights: dict[str, str] = {}
@@ -777,11 +967,12 @@ class EmbeddedSearchIndex:
         schema: IndexSchema,
         profile: matching.Profile,
         filters: Sequence[Filter],
-        industry: Filter,
+        industry: Filter | None,
         exclude: frozenset[int],
-    ) -> list[Any]:
-        """Up to CANDIDATES_PER_SOURCE documents from each source: shared skills, profile
-        text, industry; restricted by `filters` and `exclude`."""
+    ) -> tuple[list[Any], dict[int, matching.MatchText]]:
+        """Up to CANDIDATES_PER_SOURCE documents from each source: shared skills and
+        profile text (`industry` None), or the industry alone; restricted by `filters`
+        and `exclude`."""
         extra: list[tuple[str, list[Any]]] = []
         if exclude:
             extra.append(
@@ -804,17 +995,47 @@ class EmbeddedSearchIndex:
             ):
                 found.setdefault(int(doc_id), None)
 
-        variants = profile.skill_variants
+        variants = profile.skill_variants if industry is None else []
         if variants:
-            fetch([*filters, Filter.any_of("skills", variants)], "", default)
-        if profile.concepts:
+            # The newest documents per spelling first (a walk down the covering index),
+            # not every document carrying a common skill sorted by date.
+            newest = " UNION ".join(
+                f"SELECT * FROM (SELECT doc_id FROM {k}_values WHERE field = 'skills'"  # noqa: S608
+                f" AND norm = ? ORDER BY doc_id DESC LIMIT {MATCH_SKILL_CAP})"
+                for _ in variants
+            )
+            where, params = self._conditions(schema, filters, extra)
+            for (doc_id,) in conn.execute(
+                f"SELECT d.id FROM ({newest}) v CROSS JOIN {k}_docs d ON d.id = v.doc_id"  # noqa: S608
+                f"{' WHERE ' + where if where else ''} ORDER BY {default} LIMIT ?",
+                [*variants, *params, cap],
+            ):
+                found.setdefault(int(doc_id), None)
+        if profile.concepts and industry is None:
             where, params = self._conditions(schema, filters, extra)
             self._load_any_of(conn, schema, profile.concepts, where, params)
-            fetch([], " JOIN temp.hits h ON h.id = d.id", "h.score DESC, " + default)
-        if industry.values:
+            # temp.hits (a few thousand rows) drives the join, not the docs table.
+            for (doc_id,) in conn.execute(
+                f"SELECT d.id FROM temp.hits h CROSS JOIN {k}_docs d ON d.id = h.id"  # noqa: S608
+                f" ORDER BY h.score DESC, {default} LIMIT ?",
+                [cap],
+            ):
+                found.setdefault(int(doc_id), None)
+        if industry is not None and industry.values:
             fetch([*filters, industry], "", default)
-        blobs = self._blobs(conn, schema, list(found))
-        return [msgspec.json.decode(blobs[i], type=schema.doc_type) for i in found]
+        ids = list(found)
+        rows: dict[int, tuple[bytes, bytes]] = {}
+        for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+            chunk = ids[start : start + 500]
+            for doc_id, blob, mtext in conn.execute(
+                f"SELECT id, doc, mtext FROM {k}_blobs"  # noqa: S608
+                f" WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ):
+                rows[doc_id] = (blob, mtext)
+        docs = [msgspec.json.decode(rows[i][0], type=schema.doc_type) for i in ids]
+        texts = {i: matching.MatchText.decode(rows[i][1]) for i in ids}
+        return docs, texts
 
     def match_tasks_for_solver(
         self, solver: SolverDocument, exclude_task_ids: Iterable[int] = (), limit: int = 20
@@ -822,22 +1043,27 @@ class EmbeddedSearchIndex:
         limit = validate_limit(limit)
         exclude = frozenset(int(i) for i in exclude_task_ids)
         profile = matching.solver_profile(solver)
+        filters = [Filter.eq("status", matching.OPEN_STATUS)]
         with self._read() as conn:
-            docs = self._candidates(
-                conn,
-                TASKS,
-                profile,
-                [Filter.eq("status", matching.OPEN_STATUS)],
-                Filter.any_of("industry", profile.industries),
-                exclude,
-            )
-        return matching.tasks_for_solver(solver, profile, docs, exclude, limit)
+            docs, texts = self._candidates(conn, TASKS, profile, filters, None, exclude)
+            hits = matching.tasks_for_solver(solver, profile, docs, exclude, limit, texts)
+            if matching.complete(hits, limit, matching.TASK_WEIGHTS):
+                return hits
+            # Tasks of the industry that share nothing else could still enter: add them.
+            industry = Filter.any_of("industry", profile.industries)
+            more, more_texts = self._candidates(conn, TASKS, profile, filters, industry, exclude)
+        return matching.tasks_for_solver(
+            solver, profile, docs + more, exclude, limit, {**texts, **more_texts}
+        )
 
     def match_solvers_for_task(self, task: TaskDocument, limit: int = 20) -> list[MatchHit]:
         limit = validate_limit(limit)
         profile = matching.task_profile(task)
         with self._read() as conn:
-            docs = self._candidates(
-                conn, SOLVERS, profile, [], Filter.any_of("fields", [task.industry]), frozenset()
-            )
-        return matching.solvers_for_task(task, profile, docs, limit)
+            docs, texts = self._candidates(conn, SOLVERS, profile, [], None, frozenset())
+            hits = matching.solvers_for_task(task, profile, docs, limit, texts)
+            if matching.complete(hits, limit, matching.SOLVER_WEIGHTS):
+                return hits
+            industry = Filter.any_of("fields", [task.industry])
+            more, more_texts = self._candidates(conn, SOLVERS, profile, [], industry, frozenset())
+        return matching.solvers_for_task(task, profile, docs + more, limit, {**texts, **more_texts})

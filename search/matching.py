@@ -11,16 +11,25 @@ match means the same thing whatever the backend:
           + W_INDUSTRY * industry_match      (the task's industry is one of the solver's)
           + W_DISTRICT * district_match      (same district)
           + W_REPUTATION * rating / 5        (solvers for a task only)
+
+Candidates are scored in the order of an upper bound of their score (everything but the
+text, which counts as a full match) and the scan stops when no remaining one can enter
+the top `limit`; the texts are tested as plain substrings of a `MatchText` (which an
+index may store at indexing time), so a candidate costs a few `in` tests per term.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
+
+import msgspec
 
 from search import synonyms
 from search.port import MatchExplanation, MatchHit, SkillMatch, SolverDocument, TaskDocument
-from search.text import Concept, PreparedText, parse_query
+from search.text import WORD_RE, Concept, fold, light_stem, parse_query
 
 OPEN_STATUS = "published"
 SYNONYM_CREDIT = 0.9
@@ -44,6 +53,10 @@ SOLVER_TEXT_FIELDS: tuple[tuple[str, float], ...] = (
     ("bio_zh", 1.0),
     ("bio_en", 1.0),
 )
+TEXT_FIELDS: dict[str, tuple[tuple[str, float], ...]] = {
+    "tasks": TASK_TEXT_FIELDS,
+    "solvers": SOLVER_TEXT_FIELDS,
+}
 
 
 @dataclass(frozen=True)
@@ -97,36 +110,114 @@ def task_profile(task: TaskDocument) -> Profile:
 
 def skill_matches(wanted: Sequence[str], offered: Sequence[str]) -> list[SkillMatch]:
     """For each wanted skill, the offered skill covering it (same term first, else a synonym)."""
-    offered_norm = [(synonyms.normalize(o), o) for o in offered]
+    # normalized spelling -> its first offered form (dict order = offer order)
+    offered_norm: dict[str, str] = {}
+    for o in offered:
+        offered_norm.setdefault(synonyms.normalize(o), o)
     out: list[SkillMatch] = []
     for want in wanted:
-        norm = synonyms.normalize(want)
-        exact = next((o for n, o in offered_norm if n == norm), None)
+        exact = offered_norm.get(synonyms.normalize(want))
         if exact is not None:
             out.append(SkillMatch(wanted=want, matched=exact, via_synonym=False))
             continue
         group = synonyms.equivalents(want)
-        synonym = next((o for n, o in offered_norm if n in group), None)
-        if synonym is not None:
-            out.append(SkillMatch(wanted=want, matched=synonym, via_synonym=True))
+        if group.isdisjoint(offered_norm):
+            continue
+        synonym = next(o for n, o in offered_norm.items() if n in group)
+        out.append(SkillMatch(wanted=want, matched=synonym, via_synonym=True))
     return out
 
 
+class _Needles:
+    """A concept as plain substrings: its Chinese alternatives (looked up in the folded
+    text) and its English ones as `` stem stem `` (looked up in the stemmed word text) --
+    the same test as `PreparedText.contains`, without building spans."""
+
+    __slots__ = ("cjk", "words")
+
+    def __init__(self, concept: Concept) -> None:
+        self.cjk = tuple(t.text for t in concept.alternatives if t.cjk and not t.empty)
+        self.words = tuple(
+            " " + " ".join(light_stem(w) for w in t.words) + " "
+            for t in concept.alternatives
+            if not t.cjk and not t.empty
+        )
+
+
+_last_needles: tuple[Sequence[Concept], list[tuple[_Needles, str]]] | None = None
+
+
+def _all_needles(concepts: Sequence[Concept]) -> list[tuple[_Needles, str]]:
+    """The concepts' needles; the last list is reused (one profile's concepts are asked
+    for every candidate in a row; identity, not equality: no hashing per candidate)."""
+    global _last_needles
+    last = _last_needles
+    if last is not None and last[0] is concepts:
+        return last[1]
+    needles = [(_Needles(c), c.label) for c in concepts]
+    _last_needles = (concepts, needles)
+    return needles
+
+
+class MatchText:
+    """A document's texts prepared once for containment tests: per weight (descending),
+    the folded fields joined by NUL and their stemmed words joined by spaces (``|``
+    between fields, so a phrase never spans two fields)."""
+
+    __slots__ = ("levels",)
+
+    def __init__(self, levels: list[tuple[float, str, str]]) -> None:
+        self.levels = levels
+
+    @classmethod
+    def of(cls, doc: object, fields: Sequence[tuple[str, float]]) -> MatchText:
+        by_weight: dict[float, list[str]] = {}
+        for name, weight in fields:
+            # `fold` of the whole text (no per-character source map: nothing is marked).
+            by_weight.setdefault(weight, []).append(fold(str(getattr(doc, name, "") or "")))
+        levels: list[tuple[float, str, str]] = []
+        for weight in sorted(by_weight, reverse=True):
+            texts = by_weight[weight]
+            stemmed = " | ".join(" ".join(map(light_stem, WORD_RE.findall(t))) for t in texts)
+            levels.append((weight, "\0".join(texts), f" {stemmed} "))
+        return cls(levels)
+
+    def encode(self) -> bytes:
+        """Stored by an index next to the document (built once, at indexing)."""
+        return msgspec.msgpack.encode(self.levels)
+
+    @classmethod
+    def decode(cls, data: bytes) -> MatchText:
+        return cls(msgspec.msgpack.decode(data, type=list[tuple[float, str, str]]))
+
+    def best_weight(self, needles: _Needles) -> float:
+        """The highest weight among the fields containing the concept (0.0 if none)."""
+        for weight, folded, stemmed in self.levels:
+            if any(c in folded for c in needles.cjk) or any(w in stemmed for w in needles.words):
+                return weight
+        return 0.0
+
+
 def text_relevance(
-    concepts: Sequence[Concept], doc: object, fields: Sequence[tuple[str, float]]
+    concepts: Sequence[Concept],
+    doc: object,
+    fields: Sequence[tuple[str, float]],
+    text: MatchText | None = None,
 ) -> tuple[float, list[str]]:
-    """Field-weighted share of the concepts found in the document's texts, and their labels."""
+    """Field-weighted share of the concepts found in the document's texts, and their
+    labels (`text`: the document's `MatchText` when the index stored it)."""
     if not concepts:
         return 0.0, []
-    prepared = [(PreparedText(str(getattr(doc, name, "") or "")), w) for name, w in fields]
+    if text is None:
+        text = MatchText.of(doc, fields)
     top = max(w for _, w in fields)
     total = 0.0
     matched: list[str] = []
-    for concept in concepts:
-        best = max((w for p, w in prepared if p.contains(concept)), default=0.0)
+    for needles, label in _all_needles(concepts):
+        best = text.best_weight(needles)
         if best:
             total += best
-            matched.append(concept.label)
+            matched.append(label)
     return total / (top * len(concepts)), matched
 
 
@@ -169,8 +260,17 @@ def score_task_for_solver(
     solver: SolverDocument, profile: Profile, task: TaskDocument
 ) -> MatchHit | None:
     """How well an open task suits a solver (None when nothing relevant is shared)."""
-    skills = skill_matches(task.skills, solver.skills)
-    relevance, terms = text_relevance(profile.concepts, task, TASK_TEXT_FIELDS)
+    return _score_task(solver, profile, task, skill_matches(task.skills, solver.skills), None)
+
+
+def _score_task(
+    solver: SolverDocument,
+    profile: Profile,
+    task: TaskDocument,
+    skills: list[SkillMatch],
+    text: MatchText | None,
+) -> MatchHit | None:
+    relevance, terms = text_relevance(profile.concepts, task, TASK_TEXT_FIELDS, text)
     components = {
         "skill_overlap": _overlap(task.skills, skills),
         "text_relevance": relevance,
@@ -185,8 +285,17 @@ def score_solver_for_task(
     task: TaskDocument, profile: Profile, solver: SolverDocument
 ) -> MatchHit | None:
     """How well a solver suits a task (None when nothing relevant is shared)."""
-    skills = skill_matches(task.skills, solver.skills)
-    relevance, terms = text_relevance(profile.concepts, solver, SOLVER_TEXT_FIELDS)
+    return _score_solver(task, profile, solver, skill_matches(task.skills, solver.skills), None)
+
+
+def _score_solver(
+    task: TaskDocument,
+    profile: Profile,
+    solver: SolverDocument,
+    skills: list[SkillMatch],
+    text: MatchText | None,
+) -> MatchHit | None:
+    relevance, terms = text_relevance(profile.concepts, solver, SOLVER_TEXT_FIELDS, text)
     components = {
         "skill_overlap": _overlap(task.skills, skills),
         "text_relevance": relevance,
@@ -200,35 +309,118 @@ def score_solver_for_task(
     return _finish(solver.id, SOLVER_WEIGHTS, components, skills, terms, facts)
 
 
+def _best(
+    candidates: Iterable[tuple[float, int, Callable[[], MatchHit | None]]], limit: int
+) -> list[MatchHit]:
+    """The `limit` best hits, scoring in the order of an upper bound of the score and
+    stopping once no remaining candidate can enter the top (same result as scoring all:
+    the bound only skips the text scan of candidates that cannot make it)."""
+    kth: list[float] = []  # min-heap of the best `limit` scores so far
+    hits: list[MatchHit] = []
+    for bound, _id, score in sorted(candidates, key=lambda c: (-c[0], c[1])):
+        if len(kth) == limit and bound + 1e-6 < kth[0]:
+            break  # sorted by bound: nothing after this can beat the current top
+        hit = score()
+        if hit is None:
+            continue
+        hits.append(hit)
+        if len(kth) < limit:
+            heapq.heappush(kth, hit.score)
+        elif hit.score > kth[0]:
+            heapq.heapreplace(kth, hit.score)
+    return rank(hits, limit)
+
+
 def tasks_for_solver(
     solver: SolverDocument,
     profile: Profile,
     candidates: Iterable[TaskDocument],
     exclude: frozenset[int],
     limit: int,
+    texts: Mapping[int, MatchText] | None = None,
 ) -> list[MatchHit]:
-    """Score and rank candidate tasks (open ones only, excluded ids dropped)."""
-    hits: dict[int, MatchHit] = {}
+    """Score and rank candidate tasks (open ones only, excluded ids dropped); `texts`:
+    the candidates' stored `MatchText`s, if the index keeps them."""
+    text_weight = TASK_WEIGHTS["text"] if profile.concepts else 0.0
+    district = solver.district
+    fields = set(solver.fields)
+    seen: set[int] = set()
+    bounded: list[tuple[float, int, Callable[[], MatchHit | None]]] = []
     for task in candidates:
-        if task.status != OPEN_STATUS or task.id in exclude or task.id in hits:
+        if task.status != OPEN_STATUS or task.id in exclude or task.id in seen:
             continue
-        hit = score_task_for_solver(solver, profile, task)
-        if hit is not None:
-            hits[task.id] = hit
-    return rank(hits.values(), limit)
+        seen.add(task.id)
+        # The cheap components give an upper bound (text relevance counted as 1).
+        skills = skill_matches(task.skills, solver.skills)
+        bound = (
+            TASK_WEIGHTS["skill"] * _overlap(task.skills, skills)
+            + TASK_WEIGHTS["industry"] * (task.industry in fields)
+            + TASK_WEIGHTS["district"] * bool(district and district == task.district)
+            + text_weight
+        )
+        bounded.append(
+            (
+                bound,
+                task.id,
+                partial(
+                    _score_task,
+                    solver,
+                    profile,
+                    task,
+                    skills,
+                    texts.get(task.id) if texts else None,
+                ),
+            )
+        )
+    return _best(bounded, limit)
 
 
 def solvers_for_task(
-    task: TaskDocument, profile: Profile, candidates: Iterable[SolverDocument], limit: int
+    task: TaskDocument,
+    profile: Profile,
+    candidates: Iterable[SolverDocument],
+    limit: int,
+    texts: Mapping[int, MatchText] | None = None,
 ) -> list[MatchHit]:
-    hits: dict[int, MatchHit] = {}
+    text_weight = SOLVER_WEIGHTS["text"] if profile.concepts else 0.0
+    seen: set[int] = set()
+    bounded: list[tuple[float, int, Callable[[], MatchHit | None]]] = []
     for solver in candidates:
-        if solver.id in hits:
+        if solver.id in seen:
             continue
-        hit = score_solver_for_task(task, profile, solver)
-        if hit is not None:
-            hits[solver.id] = hit
-    return rank(hits.values(), limit)
+        seen.add(solver.id)
+        skills = skill_matches(task.skills, solver.skills)
+        bound = (
+            SOLVER_WEIGHTS["skill"] * _overlap(task.skills, skills)
+            + SOLVER_WEIGHTS["industry"] * (task.industry in solver.fields)
+            + SOLVER_WEIGHTS["district"]
+            * bool(solver.district and solver.district == task.district)
+            + SOLVER_WEIGHTS["reputation"] * (solver.rating_avg or 0.0) / 5.0
+            + text_weight
+        )
+        bounded.append(
+            (
+                bound,
+                solver.id,
+                partial(
+                    _score_solver,
+                    task,
+                    profile,
+                    solver,
+                    skills,
+                    texts.get(solver.id) if texts else None,
+                ),
+            )
+        )
+    return _best(bounded, limit)
+
+
+def complete(hits: Sequence[MatchHit], limit: int, weights: dict[str, float]) -> bool:
+    """True when `hits` (ranked, from the skill and text candidates) is full and its last
+    score beats anything a candidate found only by its industry could reach (no skill
+    shared: the other components at most) -- the industry source can then be skipped."""
+    industry_only = sum(w for name, w in weights.items() if name != "skill")
+    return len(hits) == limit and hits[-1].score > industry_only + 1e-6
 
 
 def rank(hits: Iterable[MatchHit], limit: int) -> list[MatchHit]:

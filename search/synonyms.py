@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 # Industry key -> (Chinese label, English label, further aliases...)
 INDUSTRY_LABELS: dict[str, tuple[str, ...]] = {
@@ -213,6 +213,7 @@ STOP_WORDS: tuple[str, ...] = (
 _SPACE_RE = re.compile(r"[\s\-_/]+")
 
 
+@lru_cache(maxsize=65_536)  # pure; matching normalizes the same skills for every candidate
 def normalize(term: str) -> str:
     """The comparison form of a term: NFKC, case-folded, hyphens/spaces collapsed."""
     folded = unicodedata.normalize("NFKC", term).casefold()

@@ -23,7 +23,8 @@ from search import synonyms
 CJK_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
 _CJK_RE = re.compile(f"[{CJK_CLASS}]")
 _TOKEN_RE = re.compile(f"(?P<cjk>[{CJK_CLASS}]+)|(?P<word>[0-9a-z]+)")
-_WORD_RE = re.compile(r"[0-9a-z]+")
+WORD_RE = re.compile(r"[0-9a-z]+")
+_WORD_RE = WORD_RE
 _MAX_PHRASE_WORDS = 6
 
 MARK_PRE = "\ue000"

@@ -10,8 +10,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from search import embedded
 from search.embedded import SCHEMA_VERSION, EmbeddedSearchIndex
 from search.port import (
+    Filter,
     SearchIndex,
     SearchQuery,
     SearchUnavailable,
@@ -215,3 +217,67 @@ def test_punctuation_and_stop_words_alone_match_everything(
     # FTS syntax is not interpreted: quotes and operators are plain text
     assert _ids(index, '"石墨烯" OR (') == [1]
     assert _ids(index, "NEAR(石墨烯 *") == []
+
+
+def test_precomputed_facet_counts_follow_upserts_and_deletes(
+    task_docs: dict[int, TaskDocument], solver_docs: dict[int, SolverDocument]
+) -> None:
+    """Placeholder facets filtered on cube fields come from counts kept on every write;
+    a range filter that passes everything forces the count over the documents."""
+    index = EmbeddedSearchIndex()
+    index.rebuild(task_docs.values(), solver_docs.values())
+    docs = list(task_docs.values())
+    index.upsert_tasks(
+        [_variant(docs[0], status="cancelled", skills=["Welding", "焊接", "新技能"])]
+    )
+    index.upsert_tasks([_variant(docs[1], industry=docs[2].industry, district=docs[2].district)])
+    index.upsert_tasks([_variant(docs[1], zone=None)])
+    index.delete_task(docs[3].id)
+    index.delete_task(10**9)  # unknown: no change
+    facets = ("industry", "district", "zone", "status", "skills")
+    for filters in [
+        (),
+        (Filter.eq("status", "published"),),
+        (
+            Filter.any_of("status", ["published", "cancelled"]),
+            Filter.eq("district", docs[2].district),
+        ),
+    ]:
+        cube = index.search_tasks(SearchQuery(filters=filters, facets=facets))
+        scan = index.search_tasks(
+            SearchQuery(filters=(*filters, Filter.between("budget_minor", gte=0)), facets=facets)
+        )
+        assert cube.facets == scan.facets
+        assert cube.total == scan.total
+    solvers = index.search_solvers(
+        SearchQuery(facets=("district", "skills", "fields", "languages"))
+    )
+    scan_solvers = index.search_solvers(
+        SearchQuery(
+            filters=(Filter.between("completed_count", gte=0),),
+            facets=("district", "skills", "fields", "languages"),
+        )
+    )
+    assert solvers.facets == scan_solvers.facets
+    index.close()
+
+
+@pytest.mark.parametrize("q", ["焊接", "涂层", "welding", "材料 工艺"])
+def test_a_capped_ranking_keeps_every_match_total_and_facets(
+    monkeypatch: pytest.MonkeyPatch, task_docs: dict[int, TaskDocument], q: str
+) -> None:
+    """Above RANK_CAP matches only some are ranked by BM25; the result set, total and
+    facets stay exact, and the hits still come best first."""
+    index = EmbeddedSearchIndex()
+    index.upsert_tasks(list(task_docs.values()))
+    query = SearchQuery(q=q, facets=("industry", "skills"), page_size=100)
+    exact = index.search_tasks(query)
+    monkeypatch.setattr(embedded, "RANK_CAP", 1)
+    capped = index.search_tasks(query)
+    assert capped.total == exact.total
+    assert capped.facets == exact.facets
+    assert {h.id for h in capped.hits} == {h.id for h in exact.hits}
+    if exact.total > 1:
+        scores = [h.score for h in capped.hits]
+        assert scores == sorted(scores, reverse=True)
+    index.close()
