@@ -51,26 +51,12 @@ class UnitOfWork:
         data: dict[str, Any] | None = None,
     ) -> None:
         """Write the audit entry and, when given, the outbox event for one change."""
-        self.session.add(
-            AuditEntry(
-                actor_id=actor_id,
-                entity=entity,
-                entity_id=entity_id,
-                action=action,
-                from_state=from_state,
-                to_state=to_state,
-                data=data or {},
-            )
+        audit, outbox = _change_rows(
+            actor_id, entity, entity_id, action, from_state, to_state, event, data
         )
-        if event is not None:
-            self.session.add(
-                OutboxEvent(
-                    event_type=event.name,
-                    aggregate=event.aggregate,
-                    aggregate_id=event.aggregate_id,
-                    payload=event.payload(),
-                )
-            )
+        self.session.add(AuditEntry(**audit))
+        if outbox is not None:
+            self.session.add(OutboxEvent(**outbox))
 
     def record_now(
         self,
@@ -86,30 +72,44 @@ class UnitOfWork:
     ) -> None:
         """`record`, written at once with plain INSERTs: for hot paths that use no ORM
         objects (no unit-of-work flush to pay for)."""
-        conn = self.session.connection()
-        now = utcnow()
-        conn.execute(
-            insert(AuditEntry.__table__),
-            {
-                "actor_id": actor_id,
-                "entity": entity,
-                "entity_id": entity_id,
-                "action": action,
-                "from_state": from_state,
-                "to_state": to_state,
-                "data": data or {},
-                "at": now,
-            },
+        audit, outbox = _change_rows(
+            actor_id, entity, entity_id, action, from_state, to_state, event, data
         )
-        if event is not None:
-            conn.execute(
-                insert(OutboxEvent.__table__),
-                {
-                    "event_type": event.name,
-                    "aggregate": event.aggregate,
-                    "aggregate_id": event.aggregate_id,
-                    "payload": event.payload(),
-                    "created_at": now,
-                    "attempts": 0,
-                },
-            )
+        conn = self.session.connection()
+        conn.execute(insert(AuditEntry.__table__), audit)
+        if outbox is not None:
+            conn.execute(insert(OutboxEvent.__table__), outbox)
+
+
+def _change_rows(
+    actor_id: int | None,
+    entity: str,
+    entity_id: int,
+    action: str,
+    from_state: str | None,
+    to_state: str | None,
+    event: DomainEvent | None,
+    data: dict[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The audit row and the outbox row (if any) of one change, as column values."""
+    now = utcnow()
+    audit = {
+        "actor_id": actor_id,
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "data": data or {},
+        "at": now,
+    }
+    if event is None:
+        return audit, None
+    return audit, {
+        "event_type": event.name,
+        "aggregate": event.aggregate,
+        "aggregate_id": event.aggregate_id,
+        "payload": event.payload(),
+        "created_at": now,
+        "attempts": 0,
+    }
