@@ -10,6 +10,8 @@ sends the anonymous visitor to the log-in form instead of a 401.
 from __future__ import annotations
 
 import logging
+import re
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
@@ -22,13 +24,23 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from market.accounts.domain import CurrentUser
+from market.accounts.domain import CurrentUser, Role
 from market.accounts.schemas import LoginInput
 from market.accounts.service import AccountService
+from market.bids.domain import LIVE_BID_STATUSES, TRANSITIONS, BidStatus
+from market.bids.schemas import BidInput, BidOut, DeclineInput
+from market.bids.service import BidService
 from market.contracts.service import ContractService
 from market.discovery.schemas import MAX_QUERY_LENGTH, NO_CONTROL
 from market.discovery.service import DiscoveryService, TaskSearch
-from market.errors import DomainError, InvalidInput, TooManyRequests, Unauthenticated
+from market.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 from market.http import PageNumber, PathId
 from market.notifications.service import NotificationService
 from market.pages.i18n import LANGUAGES, Labels, money, pick_language
@@ -41,7 +53,9 @@ from market.pages.session import (
     session_token,
 )
 from market.settings import Settings
-from market.tasks.service import TaskService
+from market.tasks.domain import TaskStatus
+from market.tasks.schemas import TaskOut
+from market.tasks.service import TaskService, can_manage
 
 log = logging.getLogger(__name__)
 
@@ -243,8 +257,217 @@ class TaskPages(Controller):
         task_id: PathId,
         viewer: CurrentUser | None,
         tasks: TaskService,
+        bids: BidService,
     ) -> Template:
-        return render(request, viewer, "task.html", task=tasks.get(viewer, task_id))
+        """The task; for a solver, their live bid (with withdraw) or the bid form."""
+        return render(
+            request, viewer, "task.html", **_task_context(viewer, tasks.get(viewer, task_id), bids)
+        )
+
+    @post("/{task_id:int}/bids", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
+    def place_bid(
+        self,
+        request: Request[Any, Any, Any],
+        task_id: PathId,
+        data: Form,
+        viewer: CurrentUser | None,
+        tasks: TaskService,
+        bids: BidService,
+    ) -> Response[Any]:
+        """POST /tasks/{id}/bids from the form. A bid the service (or the form's own
+        parsing) refuses as invalid or conflicting comes back next to the form with the
+        values typed, nothing written; a refusal of the caller (403/404) is an error page."""
+        user = need_login(viewer)
+        try:
+            bids.place(user, task_id, bid_input(data))
+        except (Forbidden, NotFound, Unauthenticated):
+            raise
+        except DomainError as exc:
+            context = _task_context(viewer, tasks.get(viewer, task_id), bids)
+            context.update(bid_error=exc, form=data)
+            return render(request, viewer, "task.html", status_code=exc.status_code, **context)
+        return see_other(f"{PAGES_PATH}/tasks/{task_id}")
+
+    @get("/{task_id:int}/bids", sync_to_thread=True)
+    def task_bids(
+        self,
+        request: Request[Any, Any, Any],
+        task_id: PathId,
+        viewer: CurrentUser | None,
+        tasks: TaskService,
+        bids: BidService,
+        contracts: ContractService,
+    ) -> Template:
+        """The bids as GET /tasks/{id}/bids shows them to the viewer (the poster sees all),
+        with the review actions the bid's state allows to this viewer."""
+        user = need_login(viewer)
+        task = tasks.get(user, task_id)
+        listed = bids.list_for_task(user, task_id)
+        manages = can_manage(user, task)
+        # ContractService.award's own rule: the posting organisation awards, not an admin.
+        awards = user.can_post and user.org_id == task.org_id
+        actions = {
+            b.id: [
+                action
+                for action, allowed in (
+                    ("shortlist", manages),
+                    ("decline", manages),
+                    ("award", awards),
+                )
+                if allowed and BidStatus(b.status) in TRANSITIONS[action][0]
+            ]
+            for b in listed
+        }
+        awarded = {b.id for b in listed if b.status == BidStatus.AWARDED}
+        # The contract of an awarded bid, where the viewer is one of its parties.
+        contract_of = (
+            {c.bid_id: c.id for c in contracts.list_mine(user) if c.bid_id in awarded}
+            if awarded
+            else {}
+        )
+        return render(
+            request,
+            viewer,
+            "bids.html",
+            task=task,
+            bids=listed,
+            actions=actions,
+            contract_of=contract_of,
+        )
+
+
+# -- bids ----------------------------------------------------------------------------------------
+
+# A due date typed as a day means the start of that day in Beijing time (UTC+8): a
+# milestone due on the delivery deadline's (UTC) date is then never after the deadline.
+BEIJING = timezone(timedelta(hours=8))
+MAX_PLAN_ROWS = 3  # the form's milestone rows (the API takes up to 20)
+_YUAN = re.compile(r"(\d{1,13})(?:\.(\d+))?")
+_WHOLE = re.compile(r"\d{1,9}")
+
+
+def yuan_to_fen(text: str, field: str) -> int:
+    """Yuan as fen, "1234.5" -> 123450, exactly (no floats); more than 2 decimals is refused
+    rather than rounded, since a fen is the smallest amount the escrow moves."""
+    m = _YUAN.fullmatch(text.strip().replace(",", ""))
+    if m is None:
+        raise InvalidInput(
+            f"{field}: an amount in yuan, e.g. 12345.67", field=field, rule="yuan_amount"
+        )
+    whole, fraction = m.group(1), m.group(2) or ""
+    if len(fraction) > 2:
+        raise InvalidInput(
+            f"{field}: at most 2 decimals (1 fen = 0.01 yuan)", field=field, rule="fen_precision"
+        )
+    return int(whole) * 100 + int(fraction.ljust(2, "0"))
+
+
+def _whole_number(text: str, field: str) -> int:
+    if _WHOLE.fullmatch(text.strip()) is None:
+        raise InvalidInput(f"{field}: a whole number", field=field, rule="whole_number")
+    return int(text.strip())
+
+
+def _due(text: str, field: str) -> datetime:
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{field}: a date (YYYY-MM-DD)", field=field, rule="date") from None
+    return datetime.combine(day, time(0), tzinfo=BEIJING)
+
+
+def bid_input(form: dict[str, str]) -> BidInput:
+    """The bid form as the API's BidInput; the plan's rules (the sum equals the price,
+    due dates in order and within the deadline) are the service's to check."""
+    milestones: list[dict[str, object]] = []
+    for i in range(1, MAX_PLAN_ROWS + 1):
+        title, amount, due = (form.get(f"m{i}_{k}", "").strip() for k in ("title", "amount", "due"))
+        if not (title or amount or due) and i > 1:
+            continue  # an empty extra row
+        milestones.append(
+            {
+                "title": title,
+                "amount_minor": yuan_to_fen(amount, f"milestones[{i - 1}].amount"),
+                "due": _due(due, f"milestones[{i - 1}].due"),
+            }
+        )
+    try:
+        return msgspec.convert(
+            {
+                "price_minor": yuan_to_fen(form.get("price", ""), "price"),
+                "duration_days": _whole_number(form.get("duration_days", ""), "duration_days"),
+                "proposal": form.get("proposal", ""),
+                "milestones": milestones,
+            },
+            BidInput,
+        )
+    except msgspec.ValidationError as exc:
+        raise DomainError(str(exc), rule="invalid_form") from exc  # the API's 400
+
+
+def _task_context(viewer: CurrentUser | None, task: TaskOut, bids: BidService) -> dict[str, Any]:
+    my_bid: BidOut | None = None
+    if viewer is not None and viewer.role is Role.SOLVER:
+        mine = [b for b in bids.list_for_task(viewer, task.id) if b.solver_id == viewer.id]
+        my_bid = next((b for b in reversed(mine) if b.status in LIVE_BID_STATUSES), None)
+    open_for_bids = task.status == TaskStatus.PUBLISHED and task.bid_deadline > datetime.now(UTC)
+    return {
+        "task": task,
+        "my_bid": my_bid,
+        "can_withdraw": my_bid is not None
+        and open_for_bids
+        and BidStatus(my_bid.status) in TRANSITIONS["withdraw"][0],
+        # The form is offered where BidService.place could accept it: a solver without a
+        # live bid, bidding open, the details visible (the NDA); the service still decides.
+        "bid_form": viewer is not None
+        and viewer.role is Role.SOLVER
+        and my_bid is None
+        and open_for_bids
+        and task.details_visible,
+        "manages": can_manage(viewer, task),
+        "plan_rows": range(1, MAX_PLAN_ROWS + 1),
+        "form": {},
+        "bid_error": None,
+    }
+
+
+class BidPages(Controller):
+    path = "/bids/{bid_id:int}"
+
+    @post("/withdraw", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
+    def withdraw(self, bid_id: PathId, viewer: CurrentUser | None, bids: BidService) -> Redirect:
+        bid = bids.withdraw(need_login(viewer), bid_id)
+        return see_other(f"{PAGES_PATH}/tasks/{bid.task_id}")
+
+    @post("/shortlist", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
+    def shortlist(self, bid_id: PathId, viewer: CurrentUser | None, bids: BidService) -> Redirect:
+        bid = bids.shortlist(need_login(viewer), bid_id)
+        return see_other(f"{PAGES_PATH}/tasks/{bid.task_id}/bids")
+
+    @post("/decline", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
+    def decline(
+        self, bid_id: PathId, data: Form, viewer: CurrentUser | None, bids: BidService
+    ) -> Redirect:
+        """Decline with a reason the bidder sees (POST /bids/{id}/decline)."""
+        user = need_login(viewer)
+        try:
+            reason = msgspec.convert({"reason": data.get("reason", "").strip()}, DeclineInput)
+        except msgspec.ValidationError as exc:
+            raise DomainError(f"a reason is needed: {exc}", field="reason") from exc
+        bid = bids.decline(user, bid_id, reason.reason)
+        return see_other(f"{PAGES_PATH}/tasks/{bid.task_id}/bids")
+
+    @post("/award", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
+    def award(
+        self,
+        bid_id: PathId,
+        data: Form,
+        viewer: CurrentUser | None,
+        contracts: ContractService,
+    ) -> Redirect:
+        """POST /bids/{id}/award: the poster accepts the IP and NDA terms (the checkbox)."""
+        contract = contracts.award(need_login(viewer), bid_id, data.get("accept_terms") == "yes")
+        return see_other(f"{PAGES_PATH}/tasks/{contract.task_id}/bids")
 
 
 class MatchPages(Controller):

@@ -93,6 +93,33 @@ LABELS: dict[str, tuple[str, str]] = {
         "Accept the NDA to see the description and files",
     ),
     "bid_count": ("投标数", "Bids"),
+    "bids": ("投标", "Bids"),
+    "review_bids": ("查看投标", "Review the bids"),
+    "no_bids": ("暂无投标", "No bids yet"),
+    "place_bid": ("提交投标", "Place a bid"),
+    "my_bid": ("我的投标", "My bid"),
+    "withdraw_bid": ("撤回投标", "Withdraw the bid"),
+    "bid_price": ("报价（元）", "Price (yuan)"),
+    "bid_price_hint": ("最多两位小数，如 300000.50", "at most 2 decimals, e.g. 300000.50"),
+    "duration_days": ("工期（天）", "Duration (days)"),
+    "proposal": ("技术方案", "Proposal"),
+    "milestone_plan": (
+        "里程碑计划（金额之和须等于报价）",
+        "Milestone plan (amounts add up to the price)",
+    ),
+    "milestone_title": ("名称", "Title"),
+    "amount_yuan": ("金额（元）", "Amount (yuan)"),
+    "bid_failed": ("投标未提交", "The bid was not placed"),
+    "bidder": ("投标方", "Bidder"),
+    "decline_reason": ("拒绝理由", "Reason for declining"),
+    "shortlist": ("入围", "Shortlist"),
+    "decline": ("拒绝", "Decline"),
+    "award": ("授标", "Award"),
+    "award_terms": (
+        "我代表发布单位接受本任务的知识产权与保密条款",
+        "On behalf of the posting organisation I accept the task's IP and NDA terms",
+    ),
+    "view_contract": ("查看合同", "View the contract"),
     "error": ("出错了", "Something went wrong"),
     "back": ("返回", "Back"),
     "language": ("English", "中文"),
@@ -129,6 +156,10 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "refunded": ("已退款", "refunded"),
     # submissions
     "pending": ("待验收", "pending"),
+    # bids ("submitted" and "awarded" as above)
+    "shortlisted": ("已入围", "shortlisted"),
+    "declined": ("已拒绝", "declined"),
+    "withdrawn": ("已撤回", "withdrawn"),
     # bidding modes, IP terms, confidentiality
     "mode:open": ("公开投标", "open bidding"),
     "mode:sealed": ("密封投标", "sealed bidding"),
@@ -138,6 +169,33 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "exclusive_licence": ("独占许可", "exclusive licence"),
     "non_exclusive_licence": ("非独占许可", "non-exclusive licence"),
     "solver_keeps": ("归解题方", "solver keeps"),
+}
+
+# A refused form's rule (DomainError.rule) in both languages; the service's own detail
+# follows it. Rules without an entry get the form's general "not placed" label.
+RULE_LABELS: dict[str, tuple[str, str]] = {
+    "yuan_amount": ("金额格式有误，应为元，如 12345.67", "An amount in yuan, e.g. 12345.67"),
+    "fen_precision": (
+        "金额最多两位小数（精确到分）",
+        "Amounts have at most 2 decimals (to the fen)",
+    ),
+    "whole_number": ("应为整数", "A whole number"),
+    "date": ("日期格式有误（年-月-日）", "A date (YYYY-MM-DD)"),
+    "invalid_form": ("请检查填写的内容", "Please check the fields"),
+    "non_empty": ("至少需要一个里程碑", "At least one milestone"),
+    "sum_equals_price": (
+        "里程碑金额之和必须等于报价",
+        "The milestone amounts must add up to the price",
+    ),
+    "future": ("里程碑截止日期不能早于今天", "A milestone cannot be due in the past"),
+    "within_delivery_deadline": (
+        "里程碑截止日期不能晚于任务交付截止",
+        "A milestone cannot be due after the task's delivery deadline",
+    ),
+    "ordered": ("里程碑须按截止日期先后排列", "List the milestones in the order they fall due"),
+    "bidding_closed": ("该任务已停止投标", "Bidding on this task is closed"),
+    "deadline_passed": ("投标已截止", "The bid deadline has passed"),
+    "one_live_bid": ("您在该任务已有有效投标", "You already have a live bid on this task"),
 }
 
 SIGNAL_LABELS: dict[str, tuple[str, str]] = {
@@ -178,6 +236,12 @@ class Labels:
         first, second = self._pair(STATUS_LABELS, value)
         if first == second:
             return escape(first)
+        return Markup('{} <span class="alt">{}</span>').format(first, second)
+
+    def rule(self, rule: str | None) -> Markup:
+        first, second = self._pair(RULE_LABELS, rule or "")
+        if first == second:  # no entry: the form's general label
+            return self("bid_failed")
         return Markup('{} <span class="alt">{}</span>').format(first, second)
 
     def signal(self, key: str) -> str:

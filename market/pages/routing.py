@@ -16,6 +16,7 @@ from litestar.template.config import TemplateConfig
 
 from market.http import EXCEPTION_HANDLERS
 from market.pages.controllers import (
+    BidPages,
     ContractPages,
     InboxPages,
     MatchPages,
@@ -45,7 +46,7 @@ def pages_router(settings: Settings) -> Router:
     )
     return Router(
         path=PAGES_PATH,
-        route_handlers=[SessionPages, TaskPages, MatchPages, InboxPages, ContractPages],
+        route_handlers=[SessionPages, TaskPages, BidPages, MatchPages, InboxPages, ContractPages],
         dependencies={"viewer": Provide(provide_viewer, sync_to_thread=True)},
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
         # The same keys as the app's handlers, so that these win on this router.

@@ -2,12 +2,14 @@
 
 The tests of this module share one demo per backend; each uses its own browser context
 (its own cookies), and only the contract test changes the demo (it awards the demo
-solver's one bid, which "tasks for me" leaves out anyway).
+solver's one bid, which "tasks for me" leaves out anyway); the bidding test, last, adds
+a task of its own and bids on it.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import httpx
 import pytest
 
 from market.demo.loader import DEMO_PASSWORD
+from tests.helpers import task_payload
 from tests.pages.conftest import POSTER, SOLVER, Site
 
 TIMEOUT_MS = 10_000
@@ -221,3 +224,102 @@ def test_post_without_csrf_token_is_refused(site: Site, context: Any) -> None:
     page.click("form[action='/web/notifications/read-all'] button")
     page.wait_for_url(site.url + "/web/notifications")
     assert page.locator("main p.meta").first.inner_text().startswith("0 ")
+
+
+def test_solver_bids_through_the_form_and_poster_awards_through_the_page(
+    site: Site, browser: Any
+) -> None:
+    # A task of the demo poster's of its own (after the contract test above, which awards
+    # the demo solver's newest bid): public, open bidding, deadlines ahead.
+    poster_api, solver_api = site.api_login(POSTER), site.api_login(SOLVER)
+    r = httpx.post(
+        f"{site.url}/tasks", json=task_payload(title_zh="浏览器投标任务"), headers=poster_api
+    )
+    assert r.status_code == 201, r.text
+    task_id = r.json()["id"]
+    r = httpx.post(f"{site.url}/tasks/{task_id}/publish", headers=poster_api)
+    assert r.status_code == 200, r.text
+    task_url = f"{site.url}/web/tasks/{task_id}"
+    day = [(datetime.now(UTC).date() + timedelta(days=40 * i)).isoformat() for i in (1, 2)]
+
+    def api_bids() -> list[dict[str, Any]]:
+        r = httpx.get(f"{site.url}/tasks/{task_id}/bids", headers=solver_api)
+        assert r.status_code == 200, r.text
+        return list(r.json())
+
+    solver_ctx = browser.new_context(locale="zh-CN")
+    poster_ctx = browser.new_context(locale="zh-CN")
+    try:
+        solver_ctx.set_default_timeout(TIMEOUT_MS)
+        poster_ctx.set_default_timeout(TIMEOUT_MS)
+        with_session(solver_ctx, site, SOLVER)
+        with_session(poster_ctx, site, POSTER)
+        solver = solver_ctx.new_page()
+        solver.goto(task_url)
+        form = solver.locator("#bid-form")
+
+        def fill(price: str, amounts: tuple[str, str]) -> None:
+            form.locator("input[name=price]").fill(price)
+            form.locator("input[name=duration_days]").fill("90")
+            form.locator("textarea[name=proposal]").fill("团队有十年海工焊接经验")
+            for i, amount in enumerate(amounts, start=1):
+                form.locator(f"input[name=m{i}_title]").fill(f"阶段 {i}")
+                form.locator(f"input[name=m{i}_amount]").fill(amount)
+                form.locator(f"input[name=m{i}_due]").fill(day[i - 1])
+            with solver.expect_navigation():
+                form.locator("button[type=submit]").click()
+
+        # Milestones not adding up to the price: the service's 422 next to the form, in
+        # Chinese then English, the values kept, nothing written.
+        fill("300000", ("100000", "100000"))
+        error = solver.locator("#bid-error")
+        assert error.get_attribute("data-rule") == "sum_equals_price"
+        assert "里程碑金额之和必须等于报价" in error.inner_text()
+        assert "add up to the price" in error.inner_text()
+        assert form.locator("input[name=price]").input_value() == "300000"
+        assert api_bids() == []
+        # A fraction of a fen is refused, not rounded.
+        fill("300000.005", ("150000", "150000.005"))
+        assert solver.locator("#bid-error").get_attribute("data-rule") == "fen_precision"
+        assert api_bids() == []
+
+        # A good bid, in yuan with fen: listed as the solver's live bid.
+        fill("300000.50", ("150000.25", "150000.25"))
+        solver.wait_for_url(task_url)
+        mine = solver.locator("#my-bid")
+        assert mine.get_attribute("data-status") == "submitted"
+        assert "¥300,000.50" in mine.inner_text()
+        assert solver.locator("#bid-form").count() == 0 and solver.locator("#withdraw-bid").count()
+        (bid,) = api_bids()
+        assert bid["price_minor"] == 30_000_050
+        assert [m["amount_minor"] for m in bid["milestones"]] == [15_000_025, 15_000_025]
+
+        # The poster shortlists, then awards with the terms accepted.
+        poster = poster_ctx.new_page()
+        poster.goto(task_url)
+        poster.click("#review-bids")
+        bids_url = f"{task_url}/bids"
+        poster.wait_for_url(bids_url)
+        card = poster.locator(f"article.bid[data-bid-id='{bid['id']}']")
+        assert "¥300,000.50" in card.inner_text()
+        card.locator("form.shortlist-form button").click()
+        poster.wait_for_url(bids_url)
+        assert card.get_attribute("data-status") == "shortlisted"
+        card.locator("form.award-form input[name=accept_terms]").check()
+        card.locator("form.award-form button").click()
+        poster.wait_for_url(bids_url)
+        assert card.get_attribute("data-status") == "awarded"
+        assert card.locator("form").count() == 0  # nothing more to do with it here
+        card.locator("a.contract-link").click()
+        poster.wait_for_url(re.compile(r"/web/contracts/\d+$"))
+
+        # Milestone 1 funded by the background work before the award's answer arrived.
+        first = poster.locator("tr.milestone").first
+        assert first.get_attribute("data-escrow") == "funded"
+        assert first.locator("td.funded").inner_text() == "¥150,000.25"
+        # The solver sees the award on the task page.
+        solver.reload()
+        assert solver.locator("#my-bid").get_attribute("data-status") == "awarded"
+    finally:
+        solver_ctx.close()
+        poster_ctx.close()

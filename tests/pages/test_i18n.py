@@ -1,9 +1,11 @@
-"""The pages' language choice, labels and money format (no database)."""
+"""The pages' language choice, labels, money format and yuan parsing (no database)."""
 
 from __future__ import annotations
 
 import pytest
 
+from market.errors import InvalidInput
+from market.pages.controllers import yuan_to_fen
 from market.pages.i18n import Labels, money, pick_language
 from market.pages.session import safe_next
 
@@ -55,3 +57,35 @@ def test_money_is_yuan_from_integer_fen(fen: int, text: str) -> None:
 )
 def test_next_is_one_of_our_pages(target: str | None, safe: str | None) -> None:
     assert safe_next(target) == safe
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [("300000", 30_000_000), ("0.1", 10), ("1,234.56", 123_456), (" 7.05 ", 705), ("0.29", 29)],
+)
+def test_yuan_become_fen_exactly(text: str, fen: int) -> None:
+    assert yuan_to_fen(text, "price") == fen
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("1.005", "fen_precision"),
+        ("0.001", "fen_precision"),
+        ("", "yuan_amount"),
+        ("-1", "yuan_amount"),
+        ("1e3", "yuan_amount"),
+        ("¥5", "yuan_amount"),
+        ("1.", "yuan_amount"),
+    ],
+)
+def test_yuan_beyond_the_fen_or_not_a_number_are_refused(text: str, rule: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        yuan_to_fen(text, "price")
+    assert refused.value.rule == rule and refused.value.status_code == 422
+
+
+def test_a_refused_bid_is_explained_in_both_languages() -> None:
+    assert str(Labels("en").rule("sum_equals_price")).startswith("The milestone amounts must add")
+    assert str(Labels("zh").rule("sum_equals_price")).startswith("里程碑金额之和必须等于报价")
+    assert str(Labels("zh").rule("no_such_rule")).startswith("投标未提交")  # the general label

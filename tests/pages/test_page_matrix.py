@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,8 @@ def nothing(s: Stage, who: str) -> Call:
 
 def log_in_form(s: Stage, who: str) -> Call:
     if who == "anonymous":  # someone new logs in
-        email = f"newcomer{next(_seq)}@lab.example"
+        # Not the API matrix's "newcomer{n}": both modules share the database.
+        email = f"web-newcomer{next(_seq)}@lab.example"
         r = s.api.c.post(
             "/auth/register",
             json={"email": email, "password": PASSWORD, "display_name": "新人", "role": "solver"},
@@ -137,6 +139,41 @@ def draft_task(s: Stage, who: str) -> Call:
 def nda_task(s: Stage, who: str) -> Call:
     task = s.api.published_task(s.cast[OWNER], confidentiality="nda")
     return Call(params={"task_id": task["id"]}, ctx={"title": task["title_zh"]})
+
+
+def bid_form(
+    amounts: tuple[str, ...] = ("150000", "150000.00"), price: str = "300000"
+) -> dict[str, str]:
+    """The task page's bid form, in yuan; due dates as the form's date inputs send them."""
+    today = datetime.now(UTC).date()
+    data = {"price": price, "duration_days": "120", "proposal": "十年海工焊接经验"}
+    for i, amount in enumerate(amounts, start=1):
+        data |= {
+            f"m{i}_title": f"阶段 {i}",
+            f"m{i}_amount": amount,
+            f"m{i}_due": (today + timedelta(days=40 * i)).isoformat(),
+        }
+    return data
+
+
+def open_task(s: Stage, who: str) -> Call:
+    task = s.api.published_task(s.cast[OWNER])
+    return Call(params={"task_id": task["id"]}, data=bid_form())
+
+
+def open_task_bad_plan(s: Stage, who: str) -> Call:
+    task = s.api.published_task(s.cast[OWNER])
+    return Call(params={"task_id": task["id"]}, data=bid_form(("100000", "100000")))
+
+
+def task_with_bid(s: Stage, who: str) -> Call:
+    task = s.api.published_task(s.cast[OWNER], title_zh=f"有投标的任务 {next(_seq)}")
+    bid = s.api.bid(s.cast[BIDDER], task["id"])
+    return Call(
+        params={"task_id": task["id"], "bid_id": bid["id"]},
+        data={"reason": "预算不符", "accept_terms": "yes"},
+        ctx={"title": task["title_zh"]},
+    )
 
 
 def owner_notification(s: Stage, who: str) -> Call:
@@ -216,6 +253,42 @@ def offers_own_actions(r: httpx.Response, call: Call, s: Stage, who: str) -> Non
     assert 'data-escrow="funded"' in r.text
 
 
+def offers_own_bid_actions(r: httpx.Response, call: Call, s: Stage, who: str) -> None:
+    """The bidder sees their live bid with a withdraw button; another solver the bid
+    form; the managers (owner, admin) a link to the bids; nobody anything else."""
+    bid_id, task_id = call.params["bid_id"], call.params["task_id"]
+    assert call.ctx["title"] in r.text
+    assert (f'id="my-bid" data-bid-id="{bid_id}"' in r.text) is (who == BIDDER)
+    assert ('id="withdraw-bid"' in r.text) is (who == BIDDER)
+    assert ('id="bid-form"' in r.text) is (who == "other_solver")
+    assert (f'href="/web/tasks/{task_id}/bids"' in r.text) is (who in (OWNER, "admin"))
+
+
+def offers_review_actions(r: httpx.Response, call: Call, s: Stage, who: str) -> None:
+    """The owner may shortlist, decline and award; an admin shortlist and decline only
+    (awarding commits the organisation); the solvers only look."""
+    bid_id = call.params["bid_id"]
+    # Open bidding: the live bids to the managers and the bidders, not to an outsider.
+    assert (f'data-bid-id="{bid_id}"' in r.text) is (who != "other_solver")
+    assert ('class="shortlist-form"' in r.text) is (who in (OWNER, "admin"))
+    assert ('class="decline-form"' in r.text) is (who in (OWNER, "admin"))
+    assert ('class="award-form"' in r.text) is (who == OWNER)
+
+
+def placed_bid(r: httpx.Response, call: Call, s: Stage, who: str) -> None:
+    """The bid is there, in fen, through the API."""
+    task_id = call.params["task_id"]
+    assert r.headers["location"] == f"/web/tasks/{task_id}"
+    bids = s.api.c.get(f"/tasks/{task_id}/bids", headers=s.cast[who].headers).json()
+    mine = [b for b in bids if b["solver_id"] == s.cast[who].id]
+    assert [b["price_minor"] for b in mine] == [30_000_000]
+    assert [m["amount_minor"] for m in mine[0]["milestones"]] == [15_000_000, 15_000_000]
+
+
+def shows_plan_error(r: httpx.Response, call: Call, s: Stage, who: str) -> None:
+    assert 'data-rule="sum_equals_price"' in r.text and "里程碑金额之和必须等于报价" in r.text
+
+
 # -- the matrix ------------------------------------------------------------------------------
 
 
@@ -261,6 +334,17 @@ PAGE_ROWS = (
         variant="published, NDA", see=shows_title),
     Row("GET /web/tasks/{task_id}",             draft_task,          "404 200 404 404 404 404 200",
         variant="draft", see=shows_title),
+    Row("GET /web/tasks/{task_id}",             task_with_bid,       "200 200 200 200 200 200 200",
+        variant="open, with a bid", see=offers_own_bid_actions),
+    Row("POST /web/tasks/{task_id}/bids",       open_task,           "L 403 403 R R 403 403", see=placed_bid),
+    Row("POST /web/tasks/{task_id}/bids",       open_task_bad_plan,  "L 403 403 422 422 403 403",
+        variant="plan not adding up"),
+    Row("GET /web/tasks/{task_id}/bids",        task_with_bid,       "L 200 403 200 200 403 200",
+        variant="open bidding", see=offers_review_actions),
+    Row("POST /web/bids/{bid_id}/withdraw",     task_with_bid,       "L 403 404 R 404 404 403"),
+    Row("POST /web/bids/{bid_id}/shortlist",    task_with_bid,       "L R 404 403 404 404 R"),
+    Row("POST /web/bids/{bid_id}/decline",      task_with_bid,       "L R 404 403 404 404 R"),
+    Row("POST /web/bids/{bid_id}/award",        task_with_bid,       "L R 404 403 404 404 403"),
     Row("GET /web/for-me",                      nothing,             "L 403 403 200 200 403 403", see=chinese_page),
     Row("GET /web/notifications",               nothing,             "L 200 200 200 200 200 200"),
     Row("POST /web/notifications/{notification_id}/read",
