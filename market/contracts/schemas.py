@@ -132,3 +132,6 @@ class ContractActionsOut(msgspec.Struct):
     accept_contract: bool
     submit_milestones: list[int]
     accept_milestones: list[int]
+    revise_milestones: list[int]  # the poster may ask for a revision
+    dispute_milestones: list[int]  # either party may open a dispute
+    rate: bool  # completed, and the caller has not rated it yet

@@ -790,8 +790,9 @@ class ContractService:
             return contract_out(contract)
 
     def actions(self, user: CurrentUser, contract_id: int) -> ContractActionsOut:
-        """The actions `accept`, `submit` and `accept_milestone` would allow the caller now,
-        from the same party, state and funding checks (admins see none: not a party)."""
+        """The actions `accept`, `submit`, `accept_milestone`, `request_revision`,
+        `open_dispute` and `rate` would allow the caller now, from the same party, state
+        and funding checks (admins see none: not a party)."""
         with self._sessions() as s:
             contract = s.get(Contract, contract_id)
             if contract is None or not (user.is_admin or self._is_party(user, contract, s)):
@@ -800,6 +801,15 @@ class ContractService:
             active = contract.status == ContractStatus.ACTIVE
             can_submit, _ = domain.MILESTONE_TRANSITIONS["submit"]
             can_accept, _ = domain.MILESTONE_TRANSITIONS["accept"]
+            can_revise, _ = domain.MILESTONE_TRANSITIONS["request_revision"]
+            can_dispute, _ = domain.MILESTONE_TRANSITIONS["dispute"]
+            is_poster = self._is_poster(user, contract)
+            is_party = is_solver or is_poster
+            rated = s.scalar(
+                select(Rating.id).where(
+                    Rating.contract_id == contract.id, Rating.rater_id == user.id
+                )
+            )
             return ContractActionsOut(
                 accept_contract=is_solver and contract.status == ContractStatus.PENDING_ACCEPTANCE,
                 submit_milestones=[
@@ -813,11 +823,33 @@ class ContractService:
                 accept_milestones=[
                     m.id
                     for m in contract.milestones
-                    if self._is_poster(user, contract)
-                    and active
-                    and MilestoneStatus(m.status) in can_accept
+                    if is_poster and active and MilestoneStatus(m.status) in can_accept
                 ],
+                revise_milestones=[
+                    m.id
+                    for m in contract.milestones
+                    if is_poster and active and MilestoneStatus(m.status) in can_revise
+                ],
+                dispute_milestones=[
+                    m.id
+                    for m in contract.milestones
+                    if is_party and active and MilestoneStatus(m.status) in can_dispute
+                ],
+                rate=is_party and contract.status == ContractStatus.COMPLETED and rated is None,
             )
+
+    def ratings(self, user: CurrentUser, contract_id: int) -> list[RatingOut]:
+        """The contract's ratings (each party's of the other), to its parties and admins."""
+        with self._sessions() as s:
+            contract = s.get(Contract, contract_id)
+            if contract is None or not (user.is_admin or self._is_party(user, contract, s)):
+                raise NotFound("no such contract", field="contract_id")
+            return [
+                rating_out(r)
+                for r in s.scalars(
+                    select(Rating).where(Rating.contract_id == contract.id).order_by(Rating.id)
+                )
+            ]
 
     def list_mine(self, user: CurrentUser) -> list[ContractOut]:
         with self._sessions() as s:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import msgspec
@@ -30,6 +30,15 @@ from market.accounts.service import AccountService
 from market.bids.domain import LIVE_BID_STATUSES, TRANSITIONS, BidStatus
 from market.bids.schemas import BidInput, BidOut, DeclineInput
 from market.bids.service import BidService
+from market.contracts.domain import DisputeStatus
+from market.contracts.schemas import (
+    DisputeInput,
+    DisputeOut,
+    MilestoneOut,
+    RatingInput,
+    ResolveDisputeInput,
+    RevisionInput,
+)
 from market.contracts.service import ContractService
 from market.discovery.schemas import MAX_QUERY_LENGTH, NO_CONTROL
 from market.discovery.service import DiscoveryService, TaskSearch
@@ -63,6 +72,7 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 SearchBox = Annotated[str, Parameter(max_length=MAX_QUERY_LENGTH, pattern=NO_CONTROL)]
 PAGE_SIZE = 20
 MATCH_LIMIT = 20
+InputT = TypeVar("InputT")
 YEAR_S = 365 * 24 * 3600
 
 
@@ -565,20 +575,11 @@ class ContractPages(Controller):
         """Milestones with their escrow (funded, released, refunded) and the viewer's
         actions, as GET /contracts/{id}, /escrow and /milestones/{id}/submissions say."""
         user = need_login(viewer)
-        contract = contracts.get(user, contract_id)
-        escrow = {e.milestone_id: e for e in contracts.escrow(user, contract_id)}
-        submissions = {
-            m.id: contracts.submissions(user, contract_id, m.id) for m in contract.milestones
-        }
         return render(
             request,
             viewer,
             "contract.html",
-            contract=contract,
-            task_title=_task_title(tasks, viewer, contract.task_id),
-            escrow=escrow,
-            submissions=submissions,
-            actions=contracts.actions(user, contract_id),
+            **_contract_context(user, contract_id, contracts, tasks),
         )
 
     @post("/{contract_id:int}/accept", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
@@ -616,6 +617,178 @@ class ContractPages(Controller):
     ) -> Redirect:
         contracts.accept_milestone(need_login(viewer), contract_id, milestone_id)
         return see_other(f"{PAGES_PATH}/contracts/{contract_id}")
+
+    @post(f"{MILESTONE}/request-revision", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
+    def request_revision(
+        self,
+        request: Request[Any, Any, Any],
+        contract_id: PathId,
+        milestone_id: PathId,
+        data: Form,
+        viewer: CurrentUser | None,
+        contracts: ContractService,
+        tasks: TaskService,
+    ) -> Response[Any]:
+        """The poster sends a submitted milestone back with a comment the solver sees next
+        to the submission (POST .../request-revision)."""
+        user = need_login(viewer)
+        try:
+            comment = form_input(RevisionInput, comment=data.get("comment", "").strip()).comment
+            contracts.request_revision(user, contract_id, milestone_id, comment)
+        except (Forbidden, NotFound, Unauthenticated):
+            raise
+        except DomainError as exc:
+            return _contract_refusal(request, user, contract_id, contracts, tasks, exc)
+        return see_other(f"{PAGES_PATH}/contracts/{contract_id}")
+
+    @post(f"{MILESTONE}/disputes", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
+    def open_dispute(
+        self,
+        request: Request[Any, Any, Any],
+        contract_id: PathId,
+        milestone_id: PathId,
+        data: Form,
+        viewer: CurrentUser | None,
+        contracts: ContractService,
+        tasks: TaskService,
+    ) -> Response[Any]:
+        """Either party disputes a delivered milestone; an admin decides it."""
+        user = need_login(viewer)
+        try:
+            reason = form_input(DisputeInput, reason=data.get("reason", "").strip()).reason
+            contracts.open_dispute(user, contract_id, milestone_id, reason)
+        except (Forbidden, NotFound, Unauthenticated):
+            raise
+        except DomainError as exc:
+            return _contract_refusal(request, user, contract_id, contracts, tasks, exc)
+        return see_other(f"{PAGES_PATH}/contracts/{contract_id}")
+
+    @post("/{contract_id:int}/ratings", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
+    def rate(
+        self,
+        request: Request[Any, Any, Any],
+        contract_id: PathId,
+        data: Form,
+        viewer: CurrentUser | None,
+        contracts: ContractService,
+        tasks: TaskService,
+    ) -> Response[Any]:
+        """Each party rates the other once the contract is completed (1-5, a comment)."""
+        user = need_login(viewer)
+        try:
+            rating = form_input(
+                RatingInput,
+                score=_whole_number(data.get("score", ""), "score"),
+                comment=data.get("comment", "").strip(),
+            )
+            contracts.rate(user, contract_id, rating.score, rating.comment)
+        except (Forbidden, NotFound, Unauthenticated):
+            raise
+        except DomainError as exc:
+            return _contract_refusal(request, user, contract_id, contracts, tasks, exc)
+        return see_other(f"{PAGES_PATH}/contracts/{contract_id}")
+
+
+def form_input(schema: type[InputT], **fields: object) -> InputT:
+    """A form's fields as the API's input struct, its limits checked the same way; a
+    value the struct refuses is the API's 400."""
+    try:
+        return msgspec.convert(fields, schema)
+    except msgspec.ValidationError as exc:
+        raise DomainError(str(exc), rule="invalid_form") from exc
+
+
+def _contract_context(
+    user: CurrentUser, contract_id: int, contracts: ContractService, tasks: TaskService
+) -> dict[str, Any]:
+    contract = contracts.get(user, contract_id)
+    return {
+        "contract": contract,
+        "task_title": _task_title(tasks, user, contract.task_id),
+        "escrow": {e.milestone_id: e for e in contracts.escrow(user, contract_id)},
+        "submissions": {
+            m.id: contracts.submissions(user, contract_id, m.id) for m in contract.milestones
+        },
+        "actions": contracts.actions(user, contract_id),
+        "ratings": contracts.ratings(user, contract_id),
+        "action_error": None,
+    }
+
+
+def _contract_refusal(
+    request: Request[Any, Any, Any],
+    user: CurrentUser,
+    contract_id: int,
+    contracts: ContractService,
+    tasks: TaskService,
+    exc: DomainError,
+) -> Template:
+    """A refused action comes back on the contract page with the service's message (and
+    the API's status), nothing written; 403 and 404 stay error pages, as for the bids."""
+    context = _contract_context(user, contract_id, contracts, tasks)
+    context["action_error"] = exc
+    return render(request, user, "contract.html", status_code=exc.status_code, **context)
+
+
+# -- admin: disputes ------------------------------------------------------------------------
+
+
+class DisputeAdminPages(Controller):
+    path = "/admin/disputes"
+
+    @get("/", sync_to_thread=True)
+    def open_disputes(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: CurrentUser | None,
+        contracts: ContractService,
+    ) -> Template:
+        """GET /admin/disputes?status=open, each with its resolve form (admins only)."""
+        return render(
+            request, viewer, "disputes.html", **_disputes_context(need_login(viewer), contracts)
+        )
+
+    @post("/{dispute_id:int}/resolve", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
+    def resolve(
+        self,
+        request: Request[Any, Any, Any],
+        dispute_id: PathId,
+        data: Form,
+        viewer: CurrentUser | None,
+        contracts: ContractService,
+    ) -> Response[Any]:
+        """Release, refund, or split by a percentage to the solver; the escrow moves the
+        money in the background, as after the API's resolve."""
+        user = need_login(viewer)
+        try:
+            share = data.get("solver_share_pct", "").strip()
+            decision = form_input(
+                ResolveDisputeInput,
+                outcome=data.get("outcome", ""),
+                # The percentage field is ignored unless splitting (the API refuses it then).
+                solver_share_pct=_whole_number(share, "solver_share_pct")
+                if data.get("outcome") == "split" and share
+                else None,
+                note=data.get("note", "").strip(),
+            )
+            contracts.resolve_dispute(user, dispute_id, decision)
+        except (Forbidden, NotFound, Unauthenticated):
+            raise
+        except DomainError as exc:
+            context = _disputes_context(user, contracts)
+            context["action_error"] = exc
+            return render(request, viewer, "disputes.html", status_code=exc.status_code, **context)
+        return see_other(f"{PAGES_PATH}/admin/disputes")
+
+
+def _disputes_context(user: CurrentUser, contracts: ContractService) -> dict[str, Any]:
+    disputes: list[DisputeOut] = contracts.disputes(user, DisputeStatus.OPEN)
+    # The disputed milestone's title and amount, from its contract (one look-up each).
+    milestones: dict[int, MilestoneOut] = {}
+    for contract_id in {d.contract_id for d in disputes}:
+        for m in contracts.get(user, contract_id).milestones:
+            milestones[m.id] = m
+    return {"disputes": disputes, "milestones": milestones, "action_error": None}
 
 
 def _task_title(tasks: TaskService, viewer: CurrentUser | None, task_id: int) -> tuple[str, str]:

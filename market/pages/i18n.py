@@ -120,6 +120,32 @@ LABELS: dict[str, tuple[str, str]] = {
         "On behalf of the posting organisation I accept the task's IP and NDA terms",
     ),
     "view_contract": ("查看合同", "View the contract"),
+    "request_revision": ("要求修改", "Ask for a revision"),
+    "revision_comment": ("修改意见", "Revision comment"),
+    "open_dispute": ("提出争议", "Open a dispute"),
+    "dispute_hint": (
+        "争议由平台管理员裁决：全额支付、全额退款或按比例分配",
+        "An admin decides: release, refund, or split by percentage",
+    ),
+    "dispute_reason": ("争议理由", "Reason"),
+    "action_failed": ("操作未完成", "The action was not taken"),
+    "ratings": ("评价", "Ratings"),
+    "no_ratings": ("暂无评价", "No ratings yet"),
+    "rate": ("提交评价", "Rate"),
+    "rate_solver": ("评价解题方（1–5 分）", "Rate the solver (1–5)"),
+    "rate_poster": ("评价发布单位（1–5 分）", "Rate the posting organisation (1–5)"),
+    "rating_comment": ("评语", "Comment"),
+    "rating_by_solver": ("解题方对发布单位的评价", "The solver's rating of the organisation"),
+    "rating_by_poster": ("发布单位对解题方的评价", "The organisation's rating of the solver"),
+    "disputes": ("争议裁决", "Disputes"),
+    "no_disputes": ("暂无待裁决的争议", "No open disputes"),
+    "opened_at": ("提出时间", "Opened"),
+    "resolve": ("裁决", "Resolve"),
+    "outcome:release": ("全额支付给解题方", "Release all to the solver"),
+    "outcome:refund": ("全额退还发布单位", "Refund all to the poster"),
+    "outcome:split": ("按比例分配", "Split"),
+    "solver_share_pct": ("解题方所得比例（%，1–99）", "Solver's share (%, 1–99)"),
+    "resolution_note": ("裁决说明", "Note"),
     "error": ("出错了", "Something went wrong"),
     "back": ("返回", "Back"),
     "language": ("English", "中文"),
@@ -196,6 +222,13 @@ RULE_LABELS: dict[str, tuple[str, str]] = {
     "bidding_closed": ("该任务已停止投标", "Bidding on this task is closed"),
     "deadline_passed": ("投标已截止", "The bid deadline has passed"),
     "one_live_bid": ("您在该任务已有有效投标", "You already have a live bid on this task"),
+    "split_range": (
+        "按比例分配时，解题方所得比例须在 1% 到 99% 之间",
+        "A split gives the solver between 1 and 99 percent",
+    ),
+    "one_rating": ("您已评价过该合同", "You have rated this contract already"),
+    "not_completed": ("合同完成后才能评价", "Ratings open when the contract is completed"),
+    "illegal_transition": ("当前状态不允许此操作", "Not possible in the current state"),
 }
 
 SIGNAL_LABELS: dict[str, tuple[str, str]] = {
@@ -238,10 +271,10 @@ class Labels:
             return escape(first)
         return Markup('{} <span class="alt">{}</span>').format(first, second)
 
-    def rule(self, rule: str | None) -> Markup:
+    def rule(self, rule: str | None, fallback: str = "bid_failed") -> Markup:
         first, second = self._pair(RULE_LABELS, rule or "")
         if first == second:  # no entry: the form's general label
-            return self("bid_failed")
+            return self(fallback)
         return Markup('{} <span class="alt">{}</span>').format(first, second)
 
     def signal(self, key: str) -> str:

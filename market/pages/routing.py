@@ -18,6 +18,7 @@ from market.http import EXCEPTION_HANDLERS
 from market.pages.controllers import (
     BidPages,
     ContractPages,
+    DisputeAdminPages,
     InboxPages,
     MatchPages,
     SessionPages,
@@ -46,7 +47,15 @@ def pages_router(settings: Settings) -> Router:
     )
     return Router(
         path=PAGES_PATH,
-        route_handlers=[SessionPages, TaskPages, BidPages, MatchPages, InboxPages, ContractPages],
+        route_handlers=[
+            SessionPages,
+            TaskPages,
+            BidPages,
+            MatchPages,
+            InboxPages,
+            ContractPages,
+            DisputeAdminPages,
+        ],
         dependencies={"viewer": Provide(provide_viewer, sync_to_thread=True)},
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
         # The same keys as the app's handlers, so that these win on this router.

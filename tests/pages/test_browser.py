@@ -2,8 +2,8 @@
 
 The tests of this module share one demo per backend; each uses its own browser context
 (its own cookies), and only the contract test changes the demo (it awards the demo
-solver's one bid, which "tasks for me" leaves out anyway); the bidding test, last, adds
-a task of its own and bids on it.
+solver's one bid, which "tasks for me" leaves out anyway); the bidding test and the
+revision / dispute / rating test, last, add tasks of their own and bid on them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from market.demo.loader import DEMO_PASSWORD
-from tests.helpers import task_payload
+from market.pages.i18n import money
+from tests.helpers import bid_payload, task_payload
 from tests.pages.conftest import POSTER, SOLVER, Site
 
 TIMEOUT_MS = 10_000
@@ -323,3 +324,115 @@ def test_solver_bids_through_the_form_and_poster_awards_through_the_page(
     finally:
         solver_ctx.close()
         poster_ctx.close()
+
+
+ADMIN = "admin@demo.example"
+
+
+def _contract(site: Site, parts: int) -> dict[str, Any]:
+    """A task of the demo poster's, the demo solver's bid awarded and accepted (API)."""
+    poster_api, solver_api = site.api_login(POSTER), site.api_login(SOLVER)
+    r = httpx.post(f"{site.url}/tasks", json=task_payload(), headers=poster_api)
+    assert r.status_code == 201, r.text
+    task_id = r.json()["id"]
+    assert httpx.post(f"{site.url}/tasks/{task_id}/publish", headers=poster_api).status_code == 200
+    r = httpx.post(
+        f"{site.url}/tasks/{task_id}/bids", json=bid_payload(parts=parts), headers=solver_api
+    )
+    assert r.status_code == 201, r.text
+    r = httpx.post(
+        f"{site.url}/bids/{r.json()['id']}/award", json={"accept_terms": True}, headers=poster_api
+    )
+    assert r.status_code == 201, r.text
+    r = httpx.post(
+        f"{site.url}/contracts/{r.json()['id']}/accept",
+        json={"accept_terms": True},
+        headers=solver_api,
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_revision_dispute_split_and_ratings_through_the_pages(site: Site, browser: Any) -> None:
+    """Submit, revision asked, resubmit, dispute, an admin's 60 % split shown as released
+    and refunded; then a second, one-milestone contract completed and rated both ways."""
+    contract = _contract(site, parts=2)
+    contract_url = f"{site.url}/web/contracts/{contract['id']}"
+    mid = contract["milestones"][0]["id"]
+    contexts = {who: browser.new_context(locale="zh-CN") for who in (SOLVER, POSTER, ADMIN)}
+    try:
+        pages = {}
+        for who, ctx in contexts.items():
+            ctx.set_default_timeout(TIMEOUT_MS)
+            with_session(ctx, site, who)
+            pages[who] = ctx.new_page()
+        solver, poster, admin = pages[SOLVER], pages[POSTER], pages[ADMIN]
+
+        def submit(url: str, milestone_id: int, note: str) -> None:
+            solver.goto(url)
+            form = solver.locator(f"form.submit-form[data-milestone-id='{milestone_id}']")
+            form.locator("textarea[name=note]").fill(note)
+            form.locator("button").click()
+            solver.wait_for_url(url)
+
+        row = f"tr.milestone[data-milestone-id='{mid}']"
+        submit(contract_url, mid, "第一版报告 / report v1")
+        # The poster asks for a revision; the solver sees the comment with the history.
+        poster.goto(contract_url)
+        form = poster.locator(f"form.revision-form[data-milestone-id='{mid}']")
+        form.locator("textarea[name=comment]").fill("请补充疲劳试验数据")
+        form.locator("button").click()
+        poster.wait_for_url(contract_url)
+        assert poster.locator(row).get_attribute("data-status") == "revision_requested"
+        submit(contract_url, mid, "第二版报告，含疲劳试验 / report v2")
+        history = solver.locator("article.submission")
+        assert history.count() == 2
+        assert "请补充疲劳试验数据" in history.first.locator(".review-comment").inner_text()
+
+        # The solver disputes; an admin splits 60 % to the solver on the disputes page.
+        form = solver.locator(f"form.dispute-form[data-milestone-id='{mid}']")
+        form.locator("textarea[name=reason]").fill("已按要求补充数据，发布方不予验收")
+        form.locator("button").click()
+        solver.wait_for_url(contract_url)
+        assert solver.locator(row).get_attribute("data-status") == "disputed"
+        admin.goto(site.url + "/web/admin/disputes")
+        card = admin.locator(f"article.dispute[data-milestone-id='{mid}']")
+        assert "已按要求补充数据" in card.inner_text()
+        card.locator("input[name=outcome][value=split]").check()
+        card.locator("input[name=solver_share_pct]").fill("60")
+        card.locator("button").click()
+        admin.wait_for_url(site.url + "/web/admin/disputes")
+        assert card.count() == 0  # no longer open
+
+        # Moved by the background work: 60 % released, 40 % refunded.
+        amount = contract["milestones"][0]["amount_minor"]
+        solver.reload()
+        assert solver.locator(row).get_attribute("data-status") == "resolved"
+        assert solver.locator(f"{row} td.released").inner_text() == money(amount * 60 // 100)
+        assert solver.locator(f"{row} td.refunded").inner_text() == money(amount * 40 // 100)
+
+        # A one-milestone contract, delivered and accepted: each side rates the other once.
+        done = _contract(site, parts=1)
+        done_url = f"{site.url}/web/contracts/{done['id']}"
+        mid = done["milestones"][0]["id"]
+        submit(done_url, mid, "最终报告 / final report")
+        poster.goto(done_url)
+        poster.click(f"form.accept-form[data-milestone-id='{mid}'] button")
+        poster.wait_for_url(done_url)
+        assert poster.locator("#contract-status").get_attribute("data-status") == "completed"
+        for page, score, comment in ((poster, "5", "按时高质量交付"), (solver, "4", "验收及时")):
+            page.goto(done_url)
+            page.check(f"#rate-form input[name=score][value='{score}']")
+            page.fill("#rate-form textarea[name=comment]", comment)
+            page.click("#rate-form button")
+            page.wait_for_url(done_url)
+            assert page.locator("#rate-form").count() == 0  # once
+        ratings = solver.locator("article.rating")
+        assert ratings.count() == 2
+        by_poster = solver.locator("article.rating[data-rater=poster]")
+        assert by_poster.get_attribute("data-score") == "5"
+        assert "按时高质量交付" in by_poster.inner_text()
+        assert "验收及时" in solver.locator("article.rating[data-rater=solver]").inner_text()
+    finally:
+        for ctx in contexts.values():
+            ctx.close()

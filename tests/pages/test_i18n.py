@@ -89,3 +89,6 @@ def test_a_refused_bid_is_explained_in_both_languages() -> None:
     assert str(Labels("en").rule("sum_equals_price")).startswith("The milestone amounts must add")
     assert str(Labels("zh").rule("sum_equals_price")).startswith("里程碑金额之和必须等于报价")
     assert str(Labels("zh").rule("no_such_rule")).startswith("投标未提交")  # the general label
+    # The contract page's and the disputes page's refusals have their own general label.
+    assert str(Labels("zh").rule("no_such_rule", "action_failed")).startswith("操作未完成")
+    assert str(Labels("en").rule("split_range", "action_failed")).startswith("A split gives")

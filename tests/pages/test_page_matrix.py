@@ -216,6 +216,59 @@ def submitted_milestone(s: Stage, who: str) -> Call:
     return call
 
 
+def revision(s: Stage, who: str) -> Call:
+    call = submitted_milestone(s, who)
+    call.data = {"comment": "请补充疲劳试验数据"}
+    return call
+
+
+def disputable(s: Stage, who: str) -> Call:
+    call = submitted_milestone(s, who)
+    call.data = {"reason": "交付物不符合指标"}
+    return call
+
+
+def completed_contract(s: Stage, who: str) -> Call:
+    """A one-milestone contract, delivered and accepted: completed, open for ratings."""
+    owner, bidder = s.cast[OWNER], s.cast[BIDDER]
+    task = s.api.published_task(owner)
+    bid = s.api.bid(bidder, task["id"], parts=1)
+    r = s.api.c.post(f"/bids/{bid['id']}/award", json={"accept_terms": True}, headers=owner.headers)
+    assert r.status_code == 201, r.text
+    contract_id, milestone_id = r.json()["id"], r.json()["milestones"][0]["id"]
+    r = s.api.c.post(
+        f"/contracts/{contract_id}/accept", json={"accept_terms": True}, headers=bidder.headers
+    )
+    assert r.status_code == 200, r.text
+    assert s.api.submit(bidder, contract_id, milestone_id).status_code == 201
+    r = s.api.c.post(
+        f"/contracts/{contract_id}/milestones/{milestone_id}/accept", headers=owner.headers
+    )
+    assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+    return Call(params={"contract_id": contract_id}, data={"score": "4", "comment": "按时交付"})
+
+
+def open_dispute(s: Stage, who: str) -> Call:
+    call = submitted_milestone(s, who)
+    c, m = call.params["contract_id"], call.params["milestone_id"]
+    r = s.api.c.post(
+        f"/contracts/{c}/milestones/{m}/disputes",
+        json={"reason": "未达指标"},
+        headers=s.cast[OWNER].headers,
+    )
+    assert r.status_code == 201, r.text
+    return Call(
+        params={"dispute_id": r.json()["id"], **call.params},
+        data={"outcome": "split", "solver_share_pct": "60", "note": "部分达标"},
+    )
+
+
+def open_dispute_bad_split(s: Stage, who: str) -> Call:
+    call = open_dispute(s, who)
+    call.data = {"outcome": "split", "solver_share_pct": "100"}
+    return call
+
+
 # -- what allowed cells must show ------------------------------------------------------------
 
 
@@ -251,6 +304,43 @@ def offers_own_actions(r: httpx.Response, call: Call, s: Stage, who: str) -> Non
     assert (f'class="card submit-form" data-milestone-id="{mid}"' in r.text) is (who == BIDDER)
     assert 'class="card accept-form"' not in r.text and 'id="accept-contract"' not in r.text
     assert 'data-escrow="funded"' in r.text
+
+
+def offers_review_forms(r: httpx.Response, call: Call, s: Stage, who: str) -> None:
+    """A submitted milestone: the poster may accept or ask for a revision; either party
+    may open a dispute; an admin sees it all and acts on none of it."""
+    mid = call.params["milestone_id"]
+    assert (f'class="card revision-form" data-milestone-id="{mid}"' in r.text) is (who == OWNER)
+    assert (f'class="card dispute-form" data-milestone-id="{mid}"' in r.text) is (
+        who in (OWNER, BIDDER)
+    )
+    assert 'id="rate-form"' not in r.text
+
+
+def offers_rating(r: httpx.Response, call: Call, s: Stage, who: str) -> None:
+    """A completed contract: each party rates the other once; an admin does not rate."""
+    assert ('id="rate-form"' in r.text) is (who in (OWNER, BIDDER))
+    assert "dispute-form" not in r.text and "revision-form" not in r.text
+
+
+def resolved_split(r: httpx.Response, call: Call, s: Stage, who: str) -> None:
+    """60 % of the milestone to the solver, the rest back, moved by the background work."""
+    escrow = s.api.c.get(
+        f"/contracts/{call.params['contract_id']}/escrow", headers=s.cast[OWNER].headers
+    ).json()
+    e = next(x for x in escrow if x["milestone_id"] == call.params["milestone_id"])
+    assert e["released_minor"] == e["amount_minor"] * 60 // 100 > 0
+    assert e["refunded_minor"] == e["amount_minor"] - e["released_minor"]
+
+
+def lists_open_dispute(r: httpx.Response, call: Call, s: Stage, who: str) -> None:
+    d = call.params["dispute_id"]
+    assert f'data-dispute-id="{d}"' in r.text
+    assert f'action="/web/admin/disputes/{d}/resolve"' in r.text
+
+
+def shows_split_error(r: httpx.Response, call: Call, s: Stage, who: str) -> None:
+    assert 'data-rule="split_range"' in r.text and "1% 到 99%" in r.text
 
 
 def offers_own_bid_actions(r: httpx.Response, call: Call, s: Stage, who: str) -> None:
@@ -356,6 +446,22 @@ PAGE_ROWS = (
     Row(f"POST {C}/accept",                     pending_contract,    "L 403 404 R 404 404 403"),
     Row(f"POST {M}/submissions",                active_contract,     "L 403 404 R 404 404 403"),
     Row(f"POST {M}/accept",                     submitted_milestone, "L R 404 403 404 404 403"),
+    Row(f"GET {C}",                             submitted_milestone, "L 200 404 200 404 404 200",
+        variant="submitted milestone", see=offers_review_forms),
+    Row(f"GET {C}",                             completed_contract,  "L 200 404 200 404 404 200",
+        variant="completed", see=offers_rating),
+    Row(f"POST {M}/request-revision",           revision,            "L R 404 403 404 404 403"),
+    Row(f"POST {M}/disputes",                   disputable,          "L R 404 R 404 404 403"),
+    Row(f"POST {C}/ratings",                    completed_contract,  "L R 404 R 404 404 403"),
+    Row("GET /web/admin/disputes",              open_dispute,        "L 403 403 403 403 403 200",
+        see=lists_open_dispute),
+    Row("POST /web/admin/disputes/{dispute_id}/resolve",
+                                                open_dispute,        "L 403 403 403 403 403 R",
+        see=resolved_split),
+    Row("POST /web/admin/disputes/{dispute_id}/resolve",
+                                                open_dispute_bad_split,
+                                                                     "L 403 403 403 403 403 422",
+        variant="split of 100 %", see=shows_split_error),
 )
 # fmt: on
 PAGE_ENDPOINTS = {(row.method, row.path) for row in PAGE_ROWS}
