@@ -213,6 +213,12 @@ class EmbeddedSearchIndex:
             # Relevance order without sorting every hit: a broad word's page comes from the
             # few highest scores (the ties are then sorted, not the whole result).
             conn.execute("CREATE INDEX IF NOT EXISTS temp.hits_score ON hits (score)")
+            # The same without the score index, for an explicit sort (which never walks
+            # by score): keeping that index up costs ~25 % of loading a broad word's hits.
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS sorted_hits"
+                " (id INTEGER PRIMARY KEY, score REAL NOT NULL)"
+            )
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS cand (id INTEGER PRIMARY KEY)")
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS rank_ids (id INTEGER PRIMARY KEY)")
         except sqlite3.Error as exc:
@@ -549,11 +555,14 @@ class EmbeddedSearchIndex:
         newest: int | None = None,
         ranked: bool = True,
         capped: frozenset[tuple[str, str]] = frozenset(),
+        scored_only: tuple[str, list[Any]] | None = None,
     ) -> tuple[str, list[Any]] | None:
         """``SELECT id, s``: the documents matching any alternative of the concept (and
         `where`, a condition over ``d`` and/or the FTS table), scored with the best
         alternative's BM25 plus the skill bonus. With `newest`, each alternative scores
-        only its `newest` highest-id matches (FTS5 walks rowids downwards and stops)."""
+        only its `newest` highest-id matches (FTS5 walks rowids downwards and stops).
+        `scored_only` (a condition over ``{fts}`` and its parameters) restricts the capped
+        alternatives to their documents with a positive score (see `_load_top_of`)."""
         k = schema.kind
         weights = _STATEMENTS[k].weights
         branches: list[str] = []
@@ -570,11 +579,15 @@ class EmbeddedSearchIndex:
                     f"CASE WHEN {table}.rowid IN (SELECT id FROM temp.rank_ids)"  # noqa: S608
                     f" THEN {score} ELSE 0.0 END"
                 )
-            branch = self._branch(k, table, score, where)
+            branch_where, extra = where, params
+            if source in capped and scored_only is not None:
+                branch_where = f"{where} AND {scored_only[0]}" if where else scored_only[0]
+                extra = [*params, *scored_only[1]]
+            branch = self._branch(k, table, score, branch_where)
             if newest is not None:
                 branch = f"SELECT * FROM ({branch} ORDER BY {table}.rowid DESC LIMIT {newest})"  # noqa: S608
             branches.append(branch)
-            branch_params += [expression, *params]
+            branch_params += [expression, *extra]
         if not branches:
             return None
         norms = [t.text for t in concept.alternatives]
@@ -657,10 +670,12 @@ class EmbeddedSearchIndex:
         concepts: Sequence[Concept],
         where: str,
         params: list[Any],
+        table: str = "hits",
     ) -> None:
-        """temp.hits := documents matching every concept (and `where`), with the sum of
-        the concept scores (added in concept order, as floating point sums go)."""
-        conn.execute("DELETE FROM temp.hits")
+        """temp.`table` (hits or sorted_hits) := documents matching every concept (and
+        `where`), with the sum of the concept scores (added in concept order, as floating
+        point sums go)."""
+        conn.execute(f"DELETE FROM temp.{table}")  # noqa: S608
         if len(concepts) > 1:
             # BM25 is the expensive part: first collect (unranked) the filtered matches of
             # the narrowest concept, then rank every concept only within them -- a broad
@@ -693,16 +708,70 @@ class EmbeddedSearchIndex:
             parts.append(part)
         if not parts:
             return
+        if len(parts) == 1:
+            # One concept: inserted straight from its SELECT (a CTE would first copy every
+            # hit into an ephemeral table: ~25 % of the time of a broad word).
+            conn.execute(f"INSERT INTO temp.{table} (id, score) {parts[0][0]}", parts[0][1])
+            return
         # Each concept is MATERIALIZED once; inlined, two FTS tables joined on rowid would
         # make SQLite re-run the inner MATCH for every outer row.
         ctes = ", ".join(f"c{i} AS MATERIALIZED ({sql})" for i, (sql, _) in enumerate(parts))
         total = " + ".join(f"c{i}.s" for i in range(len(parts)))
         joins = "".join(f" JOIN c{i} ON c{i}.id = c0.id" for i in range(1, len(parts)))
         conn.execute(
-            f"INSERT INTO temp.hits (id, score) WITH {ctes}"  # noqa: S608
+            f"INSERT INTO temp.{table} (id, score) WITH {ctes}"  # noqa: S608
             f" SELECT c0.id, {total} FROM c0{joins}",
             [p for _, ps in parts for p in ps],
         )
+
+    def _load_top_of(
+        self,
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        concept: Concept,
+        where: str,
+        params: list[Any],
+        needed: int,
+    ) -> int | None:
+        """For one broad concept ranked by relevance without facets: temp.hits := only its
+        documents with a positive score (BM25-ranked under RANK_CAP, or with the skill
+        bonus), and the result's total counted by FTS5 without storing it. Every other
+        match scores exactly 0 (BM25 is always > 0: FTS5 clamps the IDF), so these rows
+        are the head of the full order. None (temp.hits not loaded) when no alternative
+        is capped or fewer than `needed` rows have a score: the caller loads every hit."""
+        sources = [s for s in (self._source(schema, t) for t in concept.alternatives) if s]
+        if len(sources) != 1:
+            # Synonyms: counting their union means de-duplicating every match, which
+            # costs about as much as storing them (measured: slower than the full load).
+            return None
+        capped = self._cap_ranking(conn, schema, [concept], where, params)
+        if not capped:
+            return None  # at most RANK_CAP matches: the full load is cheap
+        k = schema.kind
+        norms = [t.text for t in concept.alternatives]
+        table, expression = sources[0]
+        # Counting stays inside FTS5 (and the filters' docs look-ups): no row is stored.
+        total = int(
+            conn.execute(
+                f"SELECT count(*) FROM ({self._branch(k, table, '0.0', where)})",  # noqa: S608
+                [expression, *params],
+            ).fetchone()[0]
+        )
+        scored_only = (
+            "(+{fts}.rowid IN (SELECT id FROM temp.rank_ids)"  # noqa: S608
+            f" OR +{{fts}}.rowid IN (SELECT doc_id FROM {k}_values WHERE field = 'skills'"
+            f" AND norm IN ({', '.join('?' * len(norms))})))"
+        )
+        conn.execute("DELETE FROM temp.hits")
+        part = self._concept_sql(
+            schema, concept, where, params, capped=capped, scored_only=(scored_only, norms)
+        )
+        if part is None:
+            return None
+        conn.execute(f"INSERT INTO temp.hits (id, score) {part[0]}", part[1])
+        if int(conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]) < needed:
+            return None  # a deep page reaches the zero scores: ordered by the full load
+        return total
 
     def _load_any_of(
         self,
@@ -902,15 +971,23 @@ class EmbeddedSearchIndex:
         with self._read() as conn:
             if scored:
                 # Filters are applied while scoring: temp.hits is the whole result.
-                self._load_all_of(conn, schema, concepts, where, params)
+                top = None
+                if not vq.facets and not vq.sort and len(concepts) == 1:
+                    top = self._load_top_of(
+                        conn, schema, concepts[0], where, params, vq.offset + vq.page_size
+                    )
+                table = "sorted_hits" if vq.sort else "hits"
+                if top is None:
+                    self._load_all_of(conn, schema, concepts, where, params, table)
                 # Relevance first: walk temp.hits by score (its index), not the documents
                 # by date probing each one; an explicit sort is left to the planner.
                 join = "JOIN" if vq.sort else "CROSS JOIN"
-                base, base_params = f"FROM temp.hits h {join} {k}_docs d ON d.id = h.id", []
-                # Facets read every hit: driven by temp.hits, never by a docs index.
-                facet_base = f"FROM temp.hits h CROSS JOIN {k}_docs d ON d.id = h.id"
-                ids = "SELECT id FROM temp.hits"
-                total = int(conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0])
+                base, base_params = f"FROM temp.{table} h {join} {k}_docs d ON d.id = h.id", []
+                # Facets read every hit: driven by the hits, never by a docs index.
+                facet_base = f"FROM temp.{table} h CROSS JOIN {k}_docs d ON d.id = h.id"
+                ids = f"SELECT id FROM temp.{table}"  # noqa: S608
+                count = f"SELECT count(*) FROM temp.{table}"  # noqa: S608
+                total = top if top is not None else int(conn.execute(count).fetchone()[0])
                 select = "h.id, h.score"
             else:
                 base = f"FROM {k}_docs d{' WHERE ' + where if where else ''}"
@@ -1052,9 +1129,12 @@ class EmbeddedSearchIndex:
             # Tasks of the industry that share nothing else could still enter: add them.
             industry = Filter.any_of("industry", profile.industries)
             more, more_texts = self._candidates(conn, TASKS, profile, filters, industry, exclude)
-        return matching.tasks_for_solver(
-            solver, profile, docs + more, exclude, limit, {**texts, **more_texts}
-        )
+        # Only the new candidates are scored: the top `limit` of the union is the top of
+        # both tops (the first ones were already ranked exactly).
+        seen = {doc.id for doc in docs}
+        more = [doc for doc in more if doc.id not in seen]
+        more_hits = matching.tasks_for_solver(solver, profile, more, exclude, limit, more_texts)
+        return matching.rank([*hits, *more_hits], limit)
 
     def match_solvers_for_task(self, task: TaskDocument, limit: int = 20) -> list[MatchHit]:
         limit = validate_limit(limit)
@@ -1066,4 +1146,7 @@ class EmbeddedSearchIndex:
                 return hits
             industry = Filter.any_of("fields", [task.industry])
             more, more_texts = self._candidates(conn, SOLVERS, profile, [], industry, frozenset())
-        return matching.solvers_for_task(task, profile, docs + more, limit, {**texts, **more_texts})
+        seen = {doc.id for doc in docs}  # as for tasks: score only the new candidates
+        more = [doc for doc in more if doc.id not in seen]
+        more_hits = matching.solvers_for_task(task, profile, more, limit, more_texts)
+        return matching.rank([*hits, *more_hits], limit)

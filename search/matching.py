@@ -110,10 +110,20 @@ def task_profile(task: TaskDocument) -> Profile:
 
 def skill_matches(wanted: Sequence[str], offered: Sequence[str]) -> list[SkillMatch]:
     """For each wanted skill, the offered skill covering it (same term first, else a synonym)."""
-    # normalized spelling -> its first offered form (dict order = offer order)
+    return _matches_in(wanted, _offered_norms(offered))
+
+
+def _offered_norms(offered: Sequence[str]) -> dict[str, str]:
+    """Normalized spelling -> its first offered form (dict order = offer order)."""
     offered_norm: dict[str, str] = {}
     for o in offered:
         offered_norm.setdefault(synonyms.normalize(o), o)
+    return offered_norm
+
+
+def _matches_in(wanted: Sequence[str], offered_norm: Mapping[str, str]) -> list[SkillMatch]:
+    """`skill_matches` against offered skills normalized once (`_offered_norms`): a
+    solver's skills are tested against hundreds of candidate tasks in a row."""
     out: list[SkillMatch] = []
     for want in wanted:
         exact = offered_norm.get(synonyms.normalize(want))
@@ -192,9 +202,15 @@ class MatchText:
 
     def best_weight(self, needles: _Needles) -> float:
         """The highest weight among the fields containing the concept (0.0 if none)."""
+        # Plain loops, not any() over generators: called for every candidate and concept.
+        cjk, words = needles.cjk, needles.words
         for weight, folded, stemmed in self.levels:
-            if any(c in folded for c in needles.cjk) or any(w in stemmed for w in needles.words):
-                return weight
+            for c in cjk:
+                if c in folded:
+                    return weight
+            for w in words:
+                if w in stemmed:
+                    return weight
         return 0.0
 
 
@@ -344,6 +360,7 @@ def tasks_for_solver(
     text_weight = TASK_WEIGHTS["text"] if profile.concepts else 0.0
     district = solver.district
     fields = set(solver.fields)
+    offered = _offered_norms(solver.skills)
     seen: set[int] = set()
     bounded: list[tuple[float, int, Callable[[], MatchHit | None]]] = []
     for task in candidates:
@@ -351,7 +368,7 @@ def tasks_for_solver(
             continue
         seen.add(task.id)
         # The cheap components give an upper bound (text relevance counted as 1).
-        skills = skill_matches(task.skills, solver.skills)
+        skills = _matches_in(task.skills, offered)
         bound = (
             TASK_WEIGHTS["skill"] * _overlap(task.skills, skills)
             + TASK_WEIGHTS["industry"] * (task.industry in fields)

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -280,4 +281,34 @@ def test_a_capped_ranking_keeps_every_match_total_and_facets(
     if exact.total > 1:
         scores = [h.score for h in capped.hits]
         assert scores == sorted(scores, reverse=True)
+    index.close()
+
+
+@pytest.mark.parametrize("q", ["材", "系统"])  # single-term words matching several tasks
+def test_the_count_only_path_pages_like_the_full_load(
+    monkeypatch: pytest.MonkeyPatch, task_docs: dict[int, TaskDocument], q: str
+) -> None:
+    """A capped single-term query without facets or sort stores only its scored head
+    (`_load_top_of`); every page, total and score is what the full load gives, deep
+    pages past the head included."""
+    index = EmbeddedSearchIndex()
+    index.upsert_tasks(list(task_docs.values()))
+    monkeypatch.setattr(embedded, "RANK_CAP", 1)
+    queries = [
+        SearchQuery(q=q, page=page, page_size=size, filters=filters)
+        for page, size in ((1, 1), (2, 1), (1, 2), (1, 100), (50, 1))
+        for filters in ((), (Filter.eq("status", "published"),))
+    ]
+    load_top = EmbeddedSearchIndex._load_top_of
+    totals: list[int | None] = []
+
+    def recorded(*args: Any, **kwargs: Any) -> int | None:
+        totals.append(load_top(*args, **kwargs))
+        return totals[-1]
+
+    monkeypatch.setattr(EmbeddedSearchIndex, "_load_top_of", recorded)
+    fast = [index.search_tasks(query) for query in queries]
+    assert any(t is not None for t in totals), totals  # the count-only path was taken
+    monkeypatch.setattr(EmbeddedSearchIndex, "_load_top_of", lambda *_a, **_k: None)
+    assert fast == [index.search_tasks(query) for query in queries]
     index.close()
