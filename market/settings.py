@@ -48,6 +48,10 @@ class Settings:
     # Mail: no host means e-mail is not sent (the in-app inbox still is).
     smtp_host: str = ""
     smtp_port: int = 25
+    # STARTTLS before anything else (certificate verified); credentials only after it.
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
     mail_from: str = "noreply@rd-market.example"
     # Integrators' webhook URLs may name loopback / private / link-local hosts (tests,
     # a single-machine set-up); off, such URLs are refused, at registration and at sending.
@@ -103,6 +107,9 @@ class Settings:
             ),
             smtp_host=os.environ.get("MARKET_SMTP_HOST", ""),
             smtp_port=_int("MARKET_SMTP_PORT", 25),
+            smtp_starttls=os.environ.get("MARKET_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+            smtp_username=os.environ.get("MARKET_SMTP_USERNAME", ""),
+            smtp_password=os.environ.get("MARKET_SMTP_PASSWORD", ""),
             mail_from=os.environ.get("MARKET_MAIL_FROM", "noreply@rd-market.example"),
             public_url=os.environ.get("MARKET_PUBLIC_URL", ""),
             search_backend=os.environ.get("MARKET_SEARCH_BACKEND", "embedded"),

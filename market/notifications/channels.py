@@ -7,6 +7,7 @@ import hmac
 import ipaddress
 import smtplib
 import socket
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -72,11 +73,25 @@ def email_message(
     return msg
 
 
-def send_email(host: str, port: int, msg: EmailMessage) -> None:
+def send_email(
+    host: str,
+    port: int,
+    msg: EmailMessage,
+    *,
+    starttls: bool = False,
+    username: str = "",
+    password: str = "",
+) -> None:
+    """Send one message; with `starttls` the session is encrypted (certificate and host name
+    verified) before anything else, and credentials, when given, are sent only after that."""
     try:
         with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_S) as smtp:
+            if starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if username:
+                smtp.login(username, password)
             smtp.send_message(msg)
-    except (smtplib.SMTPException, OSError) as exc:
+    except (smtplib.SMTPException, OSError) as exc:  # ssl.SSLError is an OSError
         raise DeliveryError(f"smtp {host}:{port}: {type(exc).__name__}: {exc}") from exc
 
 

@@ -395,7 +395,14 @@ class NotificationService:
             body=body,
             message_id=f"<notification-{n.id}.{delivery_id}@{domain}>",
         )
-        channels.send_email(self._settings.smtp_host, self._settings.smtp_port, msg)
+        channels.send_email(
+            self._settings.smtp_host,
+            self._settings.smtp_port,
+            msg,
+            starttls=self._settings.smtp_starttls,
+            username=self._settings.smtp_username,
+            password=self._settings.smtp_password,
+        )
 
     def webhook_body(self, n: Notification, language: str) -> bytes:
         doc = {
