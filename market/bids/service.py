@@ -160,7 +160,7 @@ class BidService:
             conn = s.connection()
             # Locking the task orders this bid against closing, awarding and deadline edits.
             task = conn.execute(_LOCK_TASK, {"task_id": task_id}).one_or_none()
-            if task is None or (task.status == TaskStatus.DRAFT and not can_manage(user, task)):
+            if task is None or not TaskService.visible_to(task, user):
                 raise NotFound("no such task", field="task_id")
             _ensure_open_for_bids(task, "bid")
             if not TaskService.details_visible(s, task, user):

@@ -456,10 +456,6 @@ class EscrowService:
         return esc, contract, False
 
     @staticmethod
-    def _booked(s: Session, key: str) -> bool:
-        return bool(s.scalar(select(JournalEntry.id).where(JournalEntry.idempotency_key == key)))
-
-    @staticmethod
     def _insert_entry(s: Session) -> Insert:
         """INSERT of a journal entry that does nothing when its key or provider object is
         already booked (both are unique): no failed statement, no aborted transaction."""

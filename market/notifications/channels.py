@@ -26,10 +26,18 @@ class RefusedTarget(Exception):
     """The webhook's host is not on the public internet: it is never contacted."""
 
 
+# IPv6 prefixes that carry an IPv4 address inside: judged by that address.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _not_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return not (mapped or ip).is_global
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped or ip.sixtofour:
+            ip = ip.ipv4_mapped or ip.sixtofour  # type: ignore[assignment]
+        elif ip in _NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return not ip.is_global
 
 
 def literal_private_host(host: str) -> bool:
@@ -43,19 +51,25 @@ def literal_private_host(host: str) -> bool:
         return False  # a name, not an address
 
 
-def refuse_private_target(host: str, port: int) -> None:
-    """Raise RefusedTarget when `host` is, or resolves to, an address that is not public
-    (loopback, private, link-local such as cloud metadata, reserved): integrators' URLs
-    must not make the server call into its own network. DNS trouble is retryable."""
+def public_address_of(host: str, port: int) -> str:
+    """The address to connect to for `host`, checked: RefusedTarget when `host` is, or
+    resolves to, an address that is not public (loopback, private, link-local such as cloud
+    metadata, reserved), so integrators' URLs cannot make the server call into its own
+    network. The caller connects to this very address (no second look-up that a DNS answer
+    could change in between). DNS trouble is retryable."""
     if literal_private_host(host):
         raise RefusedTarget(f"{host} is not a public address")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise DeliveryError(f"cannot resolve {host}: {exc}") from exc
-    for *_, sockaddr in infos:
-        if _not_public(str(sockaddr[0])):
-            raise RefusedTarget(f"{host} resolves to {sockaddr[0]}, not a public address")
+    addresses = [str(sockaddr[0]) for *_, sockaddr in infos]
+    for address in addresses:
+        if _not_public(address):
+            raise RefusedTarget(f"{host} resolves to {address}, not a public address")
+    if not addresses:
+        raise DeliveryError(f"cannot resolve {host}: no address")
+    return addresses[0]
 
 
 def email_message(
@@ -85,6 +99,9 @@ def send_email(
     """Send one message; with `starttls` the session is encrypted (certificate and host name
     verified) before anything else, and credentials, when given, are sent only after that."""
     try:
+        if username and not starttls:
+            # A password is never sent over an unencrypted session.
+            raise DeliveryError(f"smtp {host}:{port}: a log-in needs MARKET_SMTP_STARTTLS")
         with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_S) as smtp:
             if starttls:
                 smtp.starttls(context=ssl.create_default_context())
@@ -108,10 +125,20 @@ def post_webhook(
     body: bytes,
     timestamp: int,
     headers: dict[str, str],
+    connect_to: str | None = None,
 ) -> None:
+    """POST the signed body; with `connect_to`, to that (checked) address, the URL's host
+    still named in the Host header and, over TLS, in SNI and the certificate check."""
+    target = httpx.URL(url)
+    extensions: dict[str, str] = {}
+    if connect_to is not None:
+        headers = {"Host": target.netloc.decode("ascii"), **headers}
+        if target.scheme == "https":
+            extensions["sni_hostname"] = target.host
+        target = target.copy_with(host=connect_to)
     try:
         r = client.post(
-            url,
+            target,
             content=body,
             headers={
                 "Content-Type": "application/json",
@@ -119,6 +146,7 @@ def post_webhook(
                 **headers,
             },
             timeout=WEBHOOK_TIMEOUT_S,
+            extensions=extensions,
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise DeliveryError(f"POST {url}: {type(exc).__name__}: {exc}") from exc

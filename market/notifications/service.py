@@ -428,10 +428,13 @@ class NotificationService:
             if endpoint is None or not endpoint.active:
                 return False
             url, secret = endpoint.url, endpoint.secret
+        connect_to = None
         if not self._settings.webhook_allow_private:
             parts = urlsplit(url)
             default_port = 443 if parts.scheme.lower() == "https" else 80
-            channels.refuse_private_target(parts.hostname or "", parts.port or default_port)
+            connect_to = channels.public_address_of(
+                parts.hostname or "", parts.port or default_port
+            )
         headers = {"X-Market-Delivery": str(delivery_id), "X-Market-Event": n.kind}
         with httpx.Client(follow_redirects=False) as client:
             channels.post_webhook(
@@ -441,6 +444,7 @@ class NotificationService:
                 self.webhook_body(n, language),
                 int(utcnow().timestamp()),
                 headers,
+                connect_to,
             )
         return True
 

@@ -165,7 +165,7 @@ class TaskService:
         return task
 
     @staticmethod
-    def visible_to(task: Task, user: CurrentUser | None) -> bool:
+    def visible_to(task: TaskRef, user: CurrentUser | None) -> bool:
         return task.status != TaskStatus.DRAFT or can_manage(user, task)
 
     @staticmethod

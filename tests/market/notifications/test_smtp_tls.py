@@ -130,8 +130,10 @@ def test_mail_goes_out_encrypted_and_logged_in(api: Api, engine: Engine, trusted
     ("change", "error"),
     [
         ({"password": "wrong"}, "SMTPAuthenticationError"),
-        # Without STARTTLS the server offers no log-in: the password is never sent in clear.
-        ({"starttls": False}, "SMTPNotSupportedError"),
+        # A log-in without STARTTLS is refused before connecting: no password in clear.
+        ({"starttls": False}, "a log-in needs MARKET_SMTP_STARTTLS"),
+        # Without a log-in either, this server wants STARTTLS first: nothing is sent.
+        ({"starttls": False, "username": "", "password": ""}, "530"),
     ],
 )
 def test_refused_sessions_deliver_nothing(

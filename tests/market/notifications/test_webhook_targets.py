@@ -98,3 +98,52 @@ def test_a_name_resolving_to_a_private_address_is_never_contacted(
 def test_public_addresses_pass_the_guard() -> None:
     for host in ("8.8.8.8", "2001:4860:4860::8888", "erp.example.com"):
         assert not channels.literal_private_host(host)
+
+
+def test_the_checked_address_is_the_one_connected_to(
+    api: Api, engine: Engine, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One DNS look-up per delivery: the POST goes to the address that was checked, so a
+    DNS answer changing right after the check (rebinding) cannot redirect it. Here the
+    receiver's loopback address stands for a public one; a second look-up would get an
+    address nobody listens on."""
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    real_getaddrinfo = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def dns(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "hooks.partner.example":
+            lookups.append(host)
+            answer = "127.0.0.1" if len(lookups) == 1 else "127.0.0.2"
+            return real_getaddrinfo(answer, *args, **kwargs)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(channels.socket, "getaddrinfo", dns)
+    real_not_public = channels._not_public
+    monkeypatch.setattr(channels, "_not_public", lambda a: real_not_public(a) and a != "127.0.0.1")
+    poster, solver = api.poster(), english_solver(api, "Ada Integrator")
+    r = api.c.post(
+        "/me/webhooks",
+        json={"url": f"http://hooks.partner.example:{port}/market/events?v=1"},
+        headers=solver.headers,
+    )
+    assert r.status_code == 201, r.text
+    task = api.published_task(poster)
+    bid = api.bid(solver, task["id"])
+    assert api.c.post(f"/bids/{bid['id']}/shortlist", headers=poster.headers).status_code == 200
+
+    (call,) = receiver.calls
+    assert call.path == "/market/events"
+    assert call.headers["host"] == f"hooks.partner.example:{port}"
+    assert lookups == ["hooks.partner.example"]
+    with engine.connect() as conn:
+        status = conn.scalar(
+            select(NotificationDelivery.status).where(NotificationDelivery.channel == "webhook")
+        )
+    assert status == "sent"
+
+
+def test_addresses_wrapping_a_private_ipv4_are_not_public() -> None:
+    for address in ("::ffff:10.0.0.1", "2002:7f00:1::1", "64:ff9b::a9fe:a9fe"):
+        assert channels._not_public(address), address
+    assert not channels._not_public("64:ff9b::808:808")  # NAT64 of 8.8.8.8
