@@ -44,6 +44,8 @@ def pages_router(settings: Settings) -> Router:
         cookie_path=PAGES_PATH,
         cookie_httponly=True,  # the forms carry the token; no script needs to read it
         cookie_samesite="lax",
+        # Served over https (MARKET_PUBLIC_URL): the CSRF cookie is never sent in clear.
+        cookie_secure=settings.public_url.lower().startswith("https://"),
     )
     return Router(
         path=PAGES_PATH,

@@ -54,6 +54,15 @@ def provide_viewer(request: Request[Any, Any, Any], accounts: AccountService) ->
     return accounts.authenticate(token) if token else None
 
 
+def _over_https(request: Request[Any, Any, Any]) -> bool:
+    # Behind a TLS-terminating proxy the app sees http; the proxy's header only ever makes
+    # the cookie stricter, so trusting it here is safe.
+    return (
+        request.url.scheme == "https"
+        or request.headers.get("x-forwarded-proto", "").lower() == "https"
+    )
+
+
 def session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) -> Cookie:
     return Cookie(
         key=SESSION_COOKIE,
@@ -61,7 +70,7 @@ def session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) ->
         path=PAGES_PATH,
         max_age=max_age,
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=_over_https(request),
         samesite="lax",
     )
 
@@ -73,7 +82,7 @@ def cleared_session_cookie(request: Request[Any, Any, Any]) -> Cookie:
         path=PAGES_PATH,
         max_age=0,
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=_over_https(request),
         samesite="lax",
     )
 

@@ -590,6 +590,28 @@ def test_next_stays_on_our_pages(page_stage: Stage, tmp_path: Path) -> None:
     client.cookies.clear()
 
 
+def test_the_session_cookie_is_secure_behind_an_https_proxy(page_stage: Stage) -> None:
+    """Served through a TLS-terminating proxy (X-Forwarded-Proto: https) the session cookie
+    is marked Secure; over plain http (local use) it is not, or it could not be sent."""
+    s = page_stage
+    client: TestClient[Any] = s.api.c
+    for proto, secure in (("https", True), ("", False)):
+        client.cookies.clear()
+        headers = {"Cookie": f"{CSRF_COOKIE}={s.csrf}"}
+        if proto:
+            headers["X-Forwarded-Proto"] = proto
+        r = client.post(
+            "/web/login",
+            headers=headers,
+            data={"email": s.cast[BIDDER].email, "password": PASSWORD, "_csrf_token": s.csrf},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+        (cookie,) = [c for c in r.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)]
+        assert ("secure" in cookie.lower()) is secure, cookie
+    client.cookies.clear()
+
+
 def test_tasks_for_me_names_skills_matched_through_synonyms(page_stage: Stage) -> None:
     """The bidder's skill "welding" covers a task's "焊接" through the synonym list; the
     page says so, in Chinese (the solver's language) with English after it."""
