@@ -98,7 +98,9 @@ def create_app(
 ) -> Litestar:
     """`background`: run the worker and scheduler in this process (default: embedded mode)."""
     settings = settings or Settings.from_env()
-    engine = engine or make_engine(settings.effective_database_url)
+    # pool_pre_ping: a web request cannot be retried the way a job is, so every checkout
+    # proves its connection (after a database restart no request fails on a dead one).
+    engine = engine or make_engine(settings.effective_database_url, pool_pre_ping=True)
     sessions = make_session_factory(engine)
     gateway = PaymentsGateway(payments_base_url(settings), settings.payments_secret_key)
     services = build_services(sessions, settings, gateway)

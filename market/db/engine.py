@@ -61,7 +61,8 @@ def _ping_when_idle(engine: Engine) -> None:
     DisconnectionError, on which the pool discards it and checks out another (SQLAlchemy's
     "pessimistic, custom" recipe). A connection that dies within seconds of its last use
     fails its statement instead: SQLAlchemy then invalidates the whole pool, so the process
-    reconnects at once, and the job is retried (every job is idempotent)."""
+    reconnects at once, and the job is retried (every job is idempotent). The web app, whose
+    requests are not retried, asks for pool_pre_ping instead (market/app.py)."""
 
     @event.listens_for(engine, "checkin")
     def _stamp(_dbapi_conn: Any, record: Any) -> None:
