@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -632,14 +633,12 @@ class ContractPages(Controller):
         """The poster sends a submitted milestone back with a comment the solver sees next
         to the submission (POST .../request-revision)."""
         user = need_login(viewer)
-        try:
+
+        def act() -> None:
             comment = form_input(RevisionInput, comment=data.get("comment", "").strip()).comment
             contracts.request_revision(user, contract_id, milestone_id, comment)
-        except (Forbidden, NotFound, Unauthenticated):
-            raise
-        except DomainError as exc:
-            return _contract_refusal(request, user, contract_id, contracts, tasks, exc)
-        return see_other(f"{PAGES_PATH}/contracts/{contract_id}")
+
+        return _contract_action(request, user, contract_id, contracts, tasks, act)
 
     @post(f"{MILESTONE}/disputes", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
     def open_dispute(
@@ -654,14 +653,12 @@ class ContractPages(Controller):
     ) -> Response[Any]:
         """Either party disputes a delivered milestone; an admin decides it."""
         user = need_login(viewer)
-        try:
+
+        def act() -> None:
             reason = form_input(DisputeInput, reason=data.get("reason", "").strip()).reason
             contracts.open_dispute(user, contract_id, milestone_id, reason)
-        except (Forbidden, NotFound, Unauthenticated):
-            raise
-        except DomainError as exc:
-            return _contract_refusal(request, user, contract_id, contracts, tasks, exc)
-        return see_other(f"{PAGES_PATH}/contracts/{contract_id}")
+
+        return _contract_action(request, user, contract_id, contracts, tasks, act)
 
     @post("/{contract_id:int}/ratings", status_code=HTTP_303_SEE_OTHER, sync_to_thread=True)
     def rate(
@@ -675,18 +672,16 @@ class ContractPages(Controller):
     ) -> Response[Any]:
         """Each party rates the other once the contract is completed (1-5, a comment)."""
         user = need_login(viewer)
-        try:
+
+        def act() -> None:
             rating = form_input(
                 RatingInput,
                 score=_whole_number(data.get("score", ""), "score"),
                 comment=data.get("comment", "").strip(),
             )
             contracts.rate(user, contract_id, rating.score, rating.comment)
-        except (Forbidden, NotFound, Unauthenticated):
-            raise
-        except DomainError as exc:
-            return _contract_refusal(request, user, contract_id, contracts, tasks, exc)
-        return see_other(f"{PAGES_PATH}/contracts/{contract_id}")
+
+        return _contract_action(request, user, contract_id, contracts, tasks, act)
 
 
 def form_input(schema: type[InputT], **fields: object) -> InputT:
@@ -713,6 +708,25 @@ def _contract_context(
         "ratings": contracts.ratings(user, contract_id),
         "action_error": None,
     }
+
+
+def _contract_action(
+    request: Request[Any, Any, Any],
+    user: CurrentUser,
+    contract_id: int,
+    contracts: ContractService,
+    tasks: TaskService,
+    act: Callable[[], None],
+) -> Response[Any]:
+    """Run one form's action on a contract, then back to its page; a refusal other than
+    403/404/log-in comes back on the page (see `_contract_refusal`)."""
+    try:
+        act()
+    except (Forbidden, NotFound, Unauthenticated):
+        raise
+    except DomainError as exc:
+        return _contract_refusal(request, user, contract_id, contracts, tasks, exc)
+    return see_other(f"{PAGES_PATH}/contracts/{contract_id}")
 
 
 def _contract_refusal(
