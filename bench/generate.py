@@ -116,13 +116,6 @@ def js(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def lower_first(text: str) -> str:
-    """'Corrosion-resistant' -> 'corrosion-resistant'; acronyms ('SOC/SOH', 'AI-based') stay."""
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text
-
-
 @dataclass
 class Sizes:
     tasks: int = 100_000
@@ -597,7 +590,7 @@ class Generator:
         act_zh, act_en = rng.choice(vocab.ACTIONS[industry])
         pre_zh, pre_en = rng.choice(vocab.TITLE_PREFIXES)
         title_zh = f"{pre_zh}{obj_zh}{act_zh}"
-        title_en = f"{pre_en}{lower_first(act_en) if pre_en else act_en} for {obj_en}"
+        title_en = f"{pre_en}{vocab.lower_first(act_en) if pre_en else act_en} for {obj_en}"
         if key_task:
             title_zh += f"（{d_zh}{ind_zh}产业重点研发任务）"
             title_en += f" ({d_en} {ind_en.lower()} key R&D task)"
@@ -609,7 +602,7 @@ class Generator:
             f"提升至TRL{trl_t}，交付{deliv_zh}。{req[0][0]}"
         )
         summary_en = (
-            f"We are looking for {lower_first(act_en)} for {obj_en}, serving the "
+            f"We are looking for {vocab.lower_first(act_en)} for {obj_en}, serving the "
             f"{ind_en.lower()} industry in {d_en}. The work should take the technology from "
             f"TRL {trl_c} to TRL {trl_t} and deliver {deliv_en}. {req[0][1]}"
         )

@@ -78,12 +78,6 @@ STATUS_WEIGHTS["completed"] = 4
 # -- documents ------------------------------------------------------------------------------
 
 
-def _lower_first(text: str) -> str:
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text
-
-
 class DocGen:
     """Deterministic task and solver documents shaped like `bench.generate`'s rows."""
 
@@ -136,7 +130,7 @@ class DocGen:
         act_zh, act_en = rng.choice(vocab.ACTIONS[industry])
         pre_zh, pre_en = rng.choice(vocab.TITLE_PREFIXES)
         title_zh = f"{pre_zh}{obj_zh}{act_zh}"
-        title_en = f"{pre_en}{_lower_first(act_en) if pre_en else act_en} for {obj_en}"
+        title_en = f"{pre_en}{vocab.lower_first(act_en) if pre_en else act_en} for {obj_en}"
         if key_task:
             title_zh += f"（{d_zh}{ind_zh}产业重点研发任务）"
             title_en += f" ({d_en} {ind_en.lower()} key R&D task)"
@@ -147,7 +141,7 @@ class DocGen:
             f"提升至TRL{trl_t}，交付{deliv_zh}。{req[0][0]}"
         )
         summary_en = (
-            f"We are looking for {_lower_first(act_en)} for {obj_en}, serving the "
+            f"We are looking for {vocab.lower_first(act_en)} for {obj_en}, serving the "
             f"{ind_en.lower()} industry in {d_en}. The work should take the technology from "
             f"TRL {trl_c} to TRL {trl_t} and deliver {deliv_en}. {req[0][1]}"
         )

@@ -489,3 +489,10 @@ def _check_clean() -> None:
 
 
 _check_clean()
+
+
+def lower_first(text: str) -> str:
+    """'Corrosion-resistant' -> 'corrosion-resistant'; acronyms ('SOC/SOH', 'AI-based') stay."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
