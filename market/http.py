@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from market.accounts.domain import CurrentUser, Role
-from market.accounts.service import AccountService
+from market.accounts.service import AccountService, invalid_token
 from market.errors import DomainError, Forbidden, TooManyRequests, Unauthenticated
 from market.schemas import MAX_ID
 
@@ -148,9 +148,7 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
 def authenticated(accounts: AccountService, token: str) -> CurrentUser:
     user = accounts.authenticate(token)
     if user is None:
-        raise Unauthenticated(
-            "the bearer token is invalid, expired or revoked", field="Authorization", rule="token"
-        )
+        raise invalid_token()
     return user
 
 

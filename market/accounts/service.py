@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,7 +49,7 @@ from market.uow import UnitOfWork
 
 SELF_REGISTERING_ROLES = frozenset({Role.POSTER, Role.SOLVER})
 
-_AUTHENTICATE = (
+AUTHENTICATE = (
     select(User.id, User.email, User.role, User.org_id, User.language, User.display_name)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(
@@ -58,6 +59,29 @@ _AUTHENTICATE = (
         User.is_active.is_(True),
     )
 )
+
+
+def token_params(token: str) -> dict[str, object]:
+    """The parameters of AUTHENTICATE (also run as part of other statements)."""
+    return {"token_hash": hash_token(token), "now": utcnow()}
+
+
+def current_user_of(row: Mapping[str, Any], prefix: str = "") -> CurrentUser:
+    """The caller, from a row carrying AUTHENTICATE's columns (named with `prefix`)."""
+    return CurrentUser(
+        id=row[f"{prefix}id"],
+        email=row[f"{prefix}email"],
+        role=Role(row[f"{prefix}role"]),
+        org_id=row[f"{prefix}org_id"],
+        language=Language(row[f"{prefix}language"]),
+        display_name=row[f"{prefix}display_name"],
+    )
+
+
+def invalid_token() -> Unauthenticated:
+    return Unauthenticated(
+        "the bearer token is invalid, expired or revoked", field="Authorization", rule="token"
+    )
 
 
 def hash_token(token: str) -> str:
@@ -337,19 +361,13 @@ class AccountService:
         # Every authenticated request pays for this: one prebuilt columns-only statement on
         # a plain connection (no Session, no ORM objects).
         with self._token_reader.connect() as conn:
-            row = conn.execute(
-                _AUTHENTICATE, {"token_hash": hash_token(token), "now": utcnow()}
-            ).one_or_none()
-        if row is None:
-            return None
-        return CurrentUser(
-            id=row.id,
-            email=row.email,
-            role=Role(row.role),
-            org_id=row.org_id,
-            language=Language(row.language),
-            display_name=row.display_name,
-        )
+            return self.authenticate_on(conn, token)
+
+    @staticmethod
+    def authenticate_on(conn: Connection, token: str) -> CurrentUser | None:
+        """`authenticate` on a connection the caller holds (inside its transaction)."""
+        row = conn.execute(AUTHENTICATE, token_params(token)).one_or_none()
+        return None if row is None else current_user_of(row._mapping)
 
     # -- profiles ---------------------------------------------------------------------
     def me(self, user: CurrentUser) -> UserOut:

@@ -4,12 +4,11 @@ from litestar import Controller, get, post, put
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from market.accounts.domain import CurrentUser
-from market.accounts.service import AccountService
 from market.bids.schemas import AwardInput, BidInput, BidOut, DeclineInput
 from market.bids.service import BidService
 from market.contracts.schemas import ContractOut
 from market.contracts.service import ContractService
-from market.http import PathId, authenticated
+from market.http import PathId
 
 
 class TaskBidController(Controller):
@@ -23,15 +22,14 @@ class TaskBidController(Controller):
         task_id: PathId,
         data: BidInput,
         bearer: str,
-        accounts: AccountService,
         bids: BidService,
     ) -> BidOut:
         """Bid on a published task before its deadline; the milestone amounts must sum to the price."""
-        # The marketplace's hot path: the token is checked here, in this handler's worker
-        # thread, rather than by the `user` dependency in a thread of its own (one thread
-        # hop per bid instead of two). Anonymous callers still get their 401 first; a
-        # wrong token is reported after the body's validation.
-        return bids.place(authenticated(accounts, bearer), task_id, data)
+        # The marketplace's hot path: the token is checked by the statement that locks the
+        # task, in this handler's worker thread, rather than by the `user` dependency in a
+        # thread and a connection of its own. Anonymous callers still get their 401 first;
+        # a wrong token is reported after the body's validation.
+        return bids.place_with_token(bearer, task_id, data)
 
     @get("/", sync_to_thread=True)
     def list_bids(self, task_id: PathId, user: CurrentUser, bids: BidService) -> list[BidOut]:

@@ -259,3 +259,27 @@ def test_placing_a_bid_writes_its_rows_audit_and_event(api: Api, engine: Engine)
             "price_minor": 30_000_001,
         }
         assert timedelta(0) <= event.created_at - row.created_at < timedelta(seconds=5)
+
+
+def test_bid_placement_answers_token_then_role_then_task(api: Api) -> None:
+    # The token is checked by the statement that locks the task; when it finds no row, the
+    # answer must still be what checking the token first gives: 401, then 403, then 404.
+    poster, solver = api.poster(), api.solver()
+    task = api.published_task(poster)
+    missing = task["id"] + 10_000
+    wrong = {"Authorization": "Bearer not-a-token"}
+
+    def status(task_id: int, headers: dict[str, str]) -> tuple[int, str | None]:
+        r = api.c.post(f"/tasks/{task_id}/bids", json=bid_payload(), headers=headers)
+        errors = r.json().get("errors") or [{}]
+        return r.status_code, errors[0].get("field")
+
+    assert status(task["id"], wrong) == (401, "Authorization")
+    assert status(missing, wrong) == (401, "Authorization")
+    assert status(missing, poster.headers) == (403, None)
+    assert status(task["id"], poster.headers) == (403, None)
+    assert status(missing, solver.headers) == (404, "task_id")
+    assert api.c.post("/auth/logout", headers=solver.headers).status_code in (200, 204)
+    assert status(task["id"], solver.headers) == (401, "Authorization")  # revoked
+    other = api.solver("other")
+    assert status(task["id"], other.headers)[0] == 201
