@@ -11,22 +11,25 @@ Per document kind (``tasks``, ``solvers``) it keeps:
 - ``<kind>_fcube``: facet value counts per combination of a few keyword fields
   (`CUBE_FIELDS`), kept on every write, so a placeholder search filtered on those fields
   counts its facets over a few hundred cells instead of every matching document;
+- ``<kind>_postings``: per value of a keyword facet or list field, the ids of its
+  documents as a roaring bitmap (`search.postings`);
 - three FTS5 tables over the same weighted columns (title, skills, summary, extra, body):
   ``<kind>_tri`` with the ``trigram`` tokenizer (Chinese substrings of 3+ characters),
   ``<kind>_gram`` with Chinese unigrams and bigrams as tokens (1- and 2-character
   Chinese queries, which trigram cannot match) and ``<kind>_en`` with
   ``porter unicode61`` over the Latin words only (English word matching with stemming).
 
-A query is parsed into ANDed concepts with ORed synonym alternatives (`search.text`);
-each alternative is looked up in the right FTS table and scored with BM25 and the
-column weights of `search.schema`; a concept found among the document's skills adds
-`SKILL_BONUS`, so an exact skill match ranks above a passing mention. All of it is one
-``INSERT INTO temp.hits SELECT ...`` evaluated inside SQLite (no row crosses into Python),
-with the filters joined into every FTS branch so BM25 is only computed for documents that
-pass them; a term with more than RANK_CAP such documents is ranked within a bounded set
-(its newest title/skills matches), the others still counted. Count, sort, pagination and
-facets then run in SQL over ``temp.hits``; only the page's documents are decoded and
-highlighted.
+A query is parsed into ANDed concepts with ORed synonym alternatives (`search.text`).
+The result set is computed as bitmaps: each alternative's matches read from the right FTS
+table, ORed per concept, ANDed across concepts and with the filters' postings; the total
+and the facets are counts over it. Scores are BM25 with the column weights of
+`search.schema`, plus `SKILL_BONUS` for a concept found among the document's skills (an
+exact skill match ranks above a passing mention), computed in SQL (one
+statement, the page's ORDER BY included) only for the documents that can reach the requested page (see
+`_scored_search`); a term with more than RANK_CAP hits is BM25-ranked within a bounded set
+(its newest title/skills matches), the others still counted. Only the page's documents are
+decoded and highlighted. A search without text filters, counts and sorts in SQL over the
+docs table (facets from the cube when it can).
 
 Concurrency: a file database gets one connection per thread (WAL mode: readers see the
 last committed state, so a rebuild in progress does not hide the index); ``:memory:``
@@ -47,8 +50,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import msgspec
+from pyroaring import BitMap
 
-from search import matching, synonyms
+from search import matching, postings, synonyms
 from search.port import (
     DocumentKind,
     Filter,
@@ -74,7 +78,7 @@ from search.schema import (
 )
 from search.text import Concept, Term, cjk_grams, fold, highlight_value, latin_only, parse_query
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Facet counts are kept per combination of these keyword fields (a small "cube"), so a
 # placeholder search filtered only on them counts facets without touching the documents.
 CUBE_FIELDS: dict[DocumentKind, tuple[str, ...]] = {
@@ -85,12 +89,16 @@ _NO_VALUE = "\x00"  # a cube coordinate for NULL (never a filter value: NULLs ne
 SKILL_BONUS = 1.0
 MAX_FACET_VALUES = 100
 REBUILD_BATCH = 500
-RANK_CAP = 1000
+RANK_CAP = 500
 """A search term matching more documents (after the filters) is ranked by BM25 only
 within its newest RANK_CAP matches in the two heaviest columns (title, skills) and its
 newest RANK_CAP // 4 matches anywhere; its other matches still count (total, facets) and
 come after them, newest first. BM25 costs ~4 µs per row: exact ranking of a word found
 in 45k tasks took ~200 ms. Results matching fewer documents are ranked exactly."""
+WALK_MIN = 2000
+"""A text search result of up to this many documents is scored whole; a larger one only
+for the documents that can reach the requested page (see `_scored_search`)."""
+WALK_BUDGET = 5_000  # rows of a sort index walked for a page before scoring all instead
 MATCH_TERM_CAP = 100  # matching ranks each profile term among its newest matches only
 MATCH_SKILL_CAP = 400  # ... and looks at the newest documents carrying each skill spelling
 _FTS_SUFFIXES = ("tri", "en", "gram")
@@ -132,6 +140,8 @@ class _Row(msgspec.Struct):
     texts: dict[str, list[str]]
     cube: list[tuple[Any, ...]]
     """(*cell, field, norm, value): one per facet value of the document."""
+    postings: list[postings.Key]
+    """(field, norm, value): the postings (`search.postings`) the document belongs to."""
 
 
 class _Statements:
@@ -156,6 +166,8 @@ class _Statements:
         }
         self.weights = ", ".join(repr(c.weight) for c in schema.text_columns)
         self.keyword_facets = frozenset(schema.facet_fields - schema.list_fields)
+        # Fields with postings: filters on them and their facets are set operations.
+        self.posted = self.keyword_facets | schema.list_fields
         self.cube = CUBE_FIELDS[k]
         dims = ", ".join(f'"{c}"' for c in self.cube)
         cube_marks = ", ".join("?" * len(self.cube))
@@ -186,6 +198,8 @@ class EmbeddedSearchIndex:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
+        self._writes = 0
+        self._caches: dict[int, postings.Cache] = {}  # per connection (id)
         self._shared = self._open() if self._memory else None
         with self._write() as conn:
             self._ensure_schema(conn)
@@ -207,20 +221,11 @@ class EmbeddedSearchIndex:
                 conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             conn.execute("PRAGMA temp_store=MEMORY")
+            # Matching's candidates (`_load_any_of`), read best first through the index.
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY, score REAL NOT NULL)"
             )
-            # Relevance order without sorting every hit: a broad word's page comes from the
-            # few highest scores (the ties are then sorted, not the whole result).
             conn.execute("CREATE INDEX IF NOT EXISTS temp.hits_score ON hits (score)")
-            # The same without the score index, for an explicit sort (which never walks
-            # by score): keeping that index up costs ~25 % of loading a broad word's hits.
-            conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS sorted_hits"
-                " (id INTEGER PRIMARY KEY, score REAL NOT NULL)"
-            )
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS cand (id INTEGER PRIMARY KEY)")
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS rank_ids (id INTEGER PRIMARY KEY)")
         except sqlite3.Error as exc:
             raise SearchUnavailable(f"cannot open search database {self._path!r}: {exc}") from exc
         with self._lock:
@@ -257,8 +262,24 @@ class EmbeddedSearchIndex:
                     conn.execute("ROLLBACK")
                 raise SearchUnavailable(f"search database error: {exc}") from exc
 
-    def _write(self) -> typing.ContextManager[sqlite3.Connection]:
-        return self._transaction("BEGIN IMMEDIATE")
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._transaction("BEGIN IMMEDIATE") as conn:
+                yield conn
+        finally:
+            # This process's connections cache postings: a write of ours outdates them
+            # (other processes' writes show in PRAGMA data_version).
+            self._writes += 1
+
+    def _postings_stamp(self, conn: sqlite3.Connection) -> tuple[int, int]:
+        return int(conn.execute("PRAGMA data_version").fetchone()[0]), self._writes
+
+    def _posting_cache(self, conn: sqlite3.Connection) -> postings.Cache:
+        cache = self._caches.get(id(conn))
+        if cache is None:
+            cache = self._caches.setdefault(id(conn), postings.Cache())
+        return cache
 
     def _read(self) -> typing.ContextManager[sqlite3.Connection]:
         return self._transaction("BEGIN")
@@ -290,6 +311,7 @@ class EmbeddedSearchIndex:
             + "field TEXT NOT NULL, norm TEXT NOT NULL, value NOT NULL, n INTEGER NOT NULL,"
             f" PRIMARY KEY ({', '.join(chr(34) + c + chr(34) for c in CUBE_FIELDS[k])},"
             " field, norm, value)) WITHOUT ROWID",
+            postings.ddl(k),
         ]
         statements += [
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {k}_{s}"
@@ -322,6 +344,7 @@ class EmbeddedSearchIndex:
             f"{k}_blobs",
             f"{k}_values",
             f"{k}_fcube",
+            f"{k}_postings",
             *(f"{k}_{s}" for s in _FTS_SUFFIXES),
         ]
 
@@ -385,6 +408,11 @@ class EmbeddedSearchIndex:
             for (name, norm), value in distinct.items()
             if name in schema.facet_fields
         ]
+        keyword = [
+            (name, str(record[name]), str(record[name]))
+            for name in sorted(_STATEMENTS[schema.kind].keyword_facets)
+            if record.get(name) is not None
+        ]
         return _Row(
             id=doc.id,
             blob=msgspec.json.encode(doc),
@@ -393,10 +421,13 @@ class EmbeddedSearchIndex:
             values=[(name, value, norm) for (name, norm), value in distinct.items()],
             texts=texts,
             cube=cube,
+            postings=[*keyword, *((name, norm, value) for (name, norm), value in distinct.items())],
         )
 
     @staticmethod
-    def _delete_rows(conn: sqlite3.Connection, schema: IndexSchema, doc_id: int) -> None:
+    def _delete_rows(
+        conn: sqlite3.Connection, schema: IndexSchema, doc_id: int, changes: postings.Changes
+    ) -> None:
         k = schema.kind
         st = _STATEMENTS[k]
         # Take the stored document's facet values out of the cube (its stored state, which
@@ -415,15 +446,14 @@ class EmbeddedSearchIndex:
                 for name, value in zip(keyword, old[len(st.cube) :], strict=True)
                 if value is not None
             ]
-            entries += [
-                (*cell, field, norm, value)
-                for field, norm, value in conn.execute(
-                    f"SELECT field, norm, value FROM {k}_values WHERE doc_id = ?",  # noqa: S608
-                    (doc_id,),
-                )
-                if field in schema.facet_fields
-            ]
+            listed = conn.execute(
+                f"SELECT field, norm, value FROM {k}_values WHERE doc_id = ?",  # noqa: S608
+                (doc_id,),
+            ).fetchall()
+            entries += [(*cell, *v) for v in listed if v[0] in schema.facet_fields]
             conn.executemany(st.cube_sub, entries)
+            changes.remove(doc_id, [e[len(cell) :] for e in entries if e[len(cell)] in st.posted])
+            changes.remove(doc_id, [v for v in listed if v[0] not in schema.facet_fields])
         conn.execute(f"DELETE FROM {k}_docs WHERE id = ?", (doc_id,))  # noqa: S608
         conn.execute(f"DELETE FROM {k}_blobs WHERE id = ?", (doc_id,))  # noqa: S608
         conn.execute(f"DELETE FROM {k}_values WHERE doc_id = ?", (doc_id,))  # noqa: S608
@@ -431,9 +461,17 @@ class EmbeddedSearchIndex:
             conn.execute(f"DELETE FROM {k}_{s} WHERE rowid = ?", (doc_id,))  # noqa: S608
 
     @staticmethod
-    def _insert_rows(conn: sqlite3.Connection, schema: IndexSchema, rows: Sequence[_Row]) -> None:
-        """Insert prepared rows, one `executemany` per table (fewer round trips)."""
+    def _insert_rows(
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        rows: Sequence[_Row],
+        changes: postings.Changes,
+    ) -> None:
+        """Insert prepared rows, one `executemany` per table (fewer round trips); their
+        postings go into `changes` (written once per transaction)."""
         st = _STATEMENTS[schema.kind]
+        for r in rows:
+            changes.add(r.id, r.postings)
         conn.executemany(st.insert_doc, [(r.id, *r.scalars) for r in rows])
         conn.executemany(st.insert_blob, [(r.id, r.blob, r.mtext) for r in rows])
         conn.executemany(st.insert_values, [(r.id, *v) for r in rows for v in r.values])
@@ -445,14 +483,18 @@ class EmbeddedSearchIndex:
         rows = list({row.id: row for row in (self._prepare(schema, doc) for doc in docs)}.values())
         if not rows:
             return
+        changes = postings.Changes()
         with self._write() as conn:
             for row in rows:
-                self._delete_rows(conn, schema, row.id)
-            self._insert_rows(conn, schema, rows)
+                self._delete_rows(conn, schema, row.id, changes)
+            self._insert_rows(conn, schema, rows, changes)
+            changes.write(conn, schema.kind)
 
     def _delete(self, schema: IndexSchema, doc_id: int) -> None:
+        changes = postings.Changes()
         with self._write() as conn:
-            self._delete_rows(conn, schema, int(doc_id))
+            self._delete_rows(conn, schema, int(doc_id), changes)
+            changes.write(conn, schema.kind)
 
     def upsert_tasks(self, docs: Sequence[TaskDocument]) -> None:
         self._upsert(TASKS, docs)
@@ -496,19 +538,21 @@ class EmbeddedSearchIndex:
             self._recreate(conn, indexes=False)
             for schema, docs in sources:
                 batch: list[_Row] = []
+                changes = postings.Changes()
                 for doc in docs:
                     batch.append(self._prepare(schema, doc))
                     if len(batch) == REBUILD_BATCH:
-                        self._insert_rows(conn, schema, batch)
+                        self._insert_rows(conn, schema, batch, changes)
                         counts[schema.kind] += len(batch)
                         batch.clear()
                         if progress is not None:
                             progress(schema.kind, counts[schema.kind])
                 if batch:
-                    self._insert_rows(conn, schema, batch)
+                    self._insert_rows(conn, schema, batch, changes)
                     counts[schema.kind] += len(batch)
                     if progress is not None:
                         progress(schema.kind, counts[schema.kind])
+                changes.write(conn, schema.kind)
                 for statement in self._index_ddl(schema):
                     conn.execute(statement)
                 for s in _FTS_SUFFIXES:
@@ -551,20 +595,11 @@ class EmbeddedSearchIndex:
         concept: Concept,
         where: str,
         params: list[Any],
-        *,
-        newest: int | None = None,
-        ranked: bool = True,
-        capped: frozenset[tuple[str, str]] = frozenset(),
-        scored_only: tuple[str, list[Any]] | None = None,
+        newest: int,
     ) -> tuple[str, list[Any]] | None:
-        """``SELECT id, s``: the documents matching any alternative of the concept (and
-        `where`, a condition over ``d`` and/or the FTS table), scored with the best
-        alternative's BM25 plus the skill bonus. With `newest`, each alternative scores
-        only its `newest` highest-id matches (FTS5 walks rowids downwards and stops).
-        `scored_only` (a condition over ``{fts}`` and its parameters) restricts the capped
-        alternatives to their documents with a positive score (see `_load_top_of`)."""
-        k = schema.kind
-        weights = _STATEMENTS[k].weights
+        """``SELECT DISTINCT id, 1.0 AS s``: the documents among each alternative's `newest`
+        highest-id matches under `where` (FTS5 walks rowids downwards and stops), one point
+        per concept (candidate retrieval: matching scores the candidates itself)."""
         branches: list[str] = []
         branch_params: list[Any] = []
         for term in concept.alternatives:
@@ -572,206 +607,312 @@ class EmbeddedSearchIndex:
             if source is None:
                 continue
             table, expression = source
-            score = f"-bm25({table}, {weights})" if ranked else "1.0"
-            if source in capped:
-                # BM25 (evaluated lazily by CASE) only for the chosen few; see RANK_CAP.
-                score = (
-                    f"CASE WHEN {table}.rowid IN (SELECT id FROM temp.rank_ids)"  # noqa: S608
-                    f" THEN {score} ELSE 0.0 END"
-                )
-            branch_where, extra = where, params
-            if source in capped and scored_only is not None:
-                branch_where = f"{where} AND {scored_only[0]}" if where else scored_only[0]
-                extra = [*params, *scored_only[1]]
-            branch = self._branch(k, table, score, branch_where)
-            if newest is not None:
-                branch = f"SELECT * FROM ({branch} ORDER BY {table}.rowid DESC LIMIT {newest})"  # noqa: S608
-            branches.append(branch)
-            branch_params += [expression, *extra]
+            branch = self._branch(schema.kind, table, "1.0", where)
+            branches.append(
+                f"SELECT * FROM ({branch} ORDER BY {table}.rowid DESC LIMIT {newest})"  # noqa: S608
+            )
+            branch_params += [expression, *params]
         if not branches:
             return None
-        norms = [t.text for t in concept.alternatives]
-        bonus = (
-            f"CASE WHEN id IN (SELECT doc_id FROM {k}_values"  # noqa: S608
-            f" WHERE field = 'skills' AND norm IN ({', '.join('?' * len(norms))}))"
-            f" THEN {SKILL_BONUS!r} ELSE 0.0 END"
-        )
-        if not ranked:
-            # Unranked (candidate retrieval): one point per concept, no skill look-up.
-            union = " UNION ALL ".join(branches)
-            return f"SELECT DISTINCT id, 1.0 AS s FROM ({union})", branch_params  # noqa: S608
-        if len(branches) == 1:
-            sql = f"SELECT id, s + {bonus} AS s FROM ({branches[0]})"  # noqa: S608
-        else:
-            union = " UNION ALL ".join(branches)
-            sql = f"SELECT id, max(s) + {bonus} AS s FROM ({union}) GROUP BY id"  # noqa: S608
-        return sql, [*norms, *branch_params]  # the bonus comes first in the SQL text
+        union = " UNION ALL ".join(branches)
+        return f"SELECT DISTINCT id, 1.0 AS s FROM ({union})", branch_params  # noqa: S608
 
-    def _cap_ranking(
+    # -- text search: postings for the result set, SQL for the scores -----------------------
+
+    @staticmethod
+    def _ids(conn: sqlite3.Connection, column: str, source: str, params: Sequence[Any]) -> BitMap:
+        """``SELECT column source``'s ids as a bitmap (read as one JSON array: a row per id
+        into Python costs several times more)."""
+        (found,) = conn.execute(
+            f"SELECT json_group_array({column}) {source}",
+            list(params),
+        ).fetchone()
+        return BitMap(msgspec.json.decode(found))
+
+    def _filter_ids(
         self,
         conn: sqlite3.Connection,
         schema: IndexSchema,
-        concepts: Sequence[Concept],
-        where: str,
-        params: list[Any],
-    ) -> frozenset[tuple[str, str]]:
-        """The (table, expression) alternatives matching more than RANK_CAP documents
-        under `where`; temp.rank_ids := the documents BM25 ranks for them."""
-        conn.execute("DELETE FROM temp.rank_ids")
+        filters: Sequence[Filter],
+        stamp: tuple[int, int],
+    ) -> BitMap | None:
+        """The documents passing every filter (None: no filter). Equality on a posted
+        field is a union of postings; anything else is read from the docs table."""
+        st = _STATEMENTS[schema.kind]
+        result: BitMap | None = None
+        for f in filters:
+            if f.values and f.field in st.posted:
+                groups = self._posting_cache(conn).field(conn, schema.kind, f.field, stamp)
+                normalize = synonyms.normalize if f.field in schema.list_fields else str
+                keys = {normalize(str(v)) for v in f.values}
+                ids = BitMap().union(*(groups[key].ids for key in keys if key in groups))
+            else:
+                clause, params = self._filter_clause(schema, f)
+                ids = self._ids(conn, "d.id", f"FROM {schema.kind}_docs d WHERE {clause}", params)
+            result = ids if result is None else result & ids
+        return result
+
+    def _posting_facets(
+        self,
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        fields: Sequence[str],
+        hits: BitMap,
+        stamp: tuple[int, int],
+    ) -> dict[str, dict[str, int]]:
+        """Facet counts over `hits`: one intersection count per value; ordered as `_facets`
+        orders them (most frequent first, ties by the value shown)."""
+        out: dict[str, dict[str, int]] = {}
+        for name in fields:
+            groups = self._posting_cache(conn).field(conn, schema.kind, name, stamp)
+            counted = [
+                (-n, group.shown_spelling(hits))
+                for group in groups.values()
+                if (n := hits.intersection_cardinality(group.ids))
+            ]
+            counted.sort()
+            out[name] = {value: -neg for neg, value in counted[:MAX_FACET_VALUES]}
+        return out
+
+    def _rank_sets(
+        self,
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        matches: dict[tuple[str, str], BitMap],
+        hits: BitMap,
+    ) -> dict[tuple[str, str], BitMap]:
+        """Per alternative matching more than RANK_CAP of the hits (a capped one), the hits
+        BM25 ranks for it: its newest RANK_CAP matches in the two heaviest columns and its
+        newest RANK_CAP // 4 matches anywhere (its other hits score 0 for it)."""
         heaviest = sorted(schema.text_columns, key=lambda c: -c.weight)[:2]
         focus = "{" + " ".join(c.name for c in heaviest) + "} : "
-        capped: set[tuple[str, str]] = set()
-        for concept in concepts:
-            for term in concept.alternatives:
-                source = self._source(schema, term)
-                if source is None or source in capped:
-                    continue
-                table, expression = source
-                probe = self._branch(schema.kind, table, "0.0", where)
-                # Counting stops at the cap: cheap however broad the term is.
-                n = conn.execute(
-                    f"SELECT count(*) FROM ({probe} LIMIT {RANK_CAP + 1})",  # noqa: S608
-                    [expression, *params],
-                ).fetchone()[0]
-                if n <= RANK_CAP:
-                    continue
-                capped.add(source)
-                for match, cap in ((focus + expression, RANK_CAP), (expression, RANK_CAP // 4)):
-                    conn.execute(
-                        "INSERT OR IGNORE INTO temp.rank_ids (id) SELECT id FROM"  # noqa: S608
-                        f" ({probe} ORDER BY {table}.rowid DESC LIMIT {cap})",
-                        [match, *params],
-                    )
-        return frozenset(capped)
+        ranked: dict[tuple[str, str], BitMap] = {}
+        for source, ids in matches.items():
+            inside = ids & hits
+            if len(inside) <= RANK_CAP:
+                continue
+            table, expression = source
+            chosen = inside[-(RANK_CAP // 4) :]
+            # FTS5 walks rowids downwards; we stop at the cap.
+            cursor = conn.execute(
+                f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC",  # noqa: S608
+                (focus + expression,),
+            )
+            found = 0
+            for (doc_id,) in cursor:
+                if doc_id in inside:
+                    chosen.add(doc_id)
+                    found += 1
+                    if found == RANK_CAP:
+                        break
+            cursor.close()
+            ranked[source] = chosen
+        return ranked
 
-    def _narrowest(
-        self, conn: sqlite3.Connection, schema: IndexSchema, concepts: Sequence[Concept]
-    ) -> Concept:
-        """The concept with the fewest matches (FTS5 counts without ranking: cheap)."""
-
-        def matches(concept: Concept) -> int:
-            n = 0
-            for term in concept.alternatives:
-                source = self._source(schema, term)
-                if source is not None:
-                    table, expression = source
-                    n += conn.execute(
-                        f"SELECT count(*) FROM {table} WHERE {table} MATCH ?",  # noqa: S608
-                        (expression,),
-                    ).fetchone()[0]
-            return n
-
-        return min(concepts, key=matches)
-
-    def _load_all_of(
+    def _walk(
         self,
         conn: sqlite3.Connection,
         schema: IndexSchema,
+        sort: Sequence[tuple[str, str]],
+        among: BitMap,
+        needed: int,
+    ) -> BitMap | None:
+        """The first `needed` documents of `among` in `sort` order (by the default order
+        when `sort` is empty), with every document tied with the last one on the sort keys
+        (their order among themselves is left to the page query): a walk down the sort
+        column's index. None when the walk gets long (`among` sparse in that order) or the
+        order cannot come from an index (a nullable key sorts NULLs last)."""
+        nullable = _STATEMENTS[schema.kind].nullable
+        keys = [name for name, _ in sort]
+        if any(name in nullable for name in keys):
+            return None
+        columns = "".join(f', d."{name}"' for name in keys)
+        order = (
+            ", ".join(f'd."{name}" {direction.upper()}' for name, direction in sort)
+            if sort
+            else self._order(schema, (), scored=False)
+        )
+        cursor = conn.execute(f"SELECT d.id{columns} FROM {schema.kind}_docs d ORDER BY {order}")  # noqa: S608
+        out = BitMap()
+        last: tuple[Any, ...] | None = None
+        try:
+            for n, row in enumerate(cursor):
+                if n == WALK_BUDGET:
+                    return None
+                if row[0] not in among:
+                    continue
+                if len(out) >= needed and (not keys or row[1:] != last):
+                    return out
+                out.add(row[0])
+                last = row[1:]
+            return out
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _json(ids: BitMap) -> str:
+        return msgspec.json.encode(list(ids)).decode()
+
+    def _scored_page(
+        self,
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        vq: ValidQuery,
         concepts: Sequence[Concept],
-        where: str,
-        params: list[Any],
-        table: str = "hits",
-    ) -> None:
-        """temp.`table` (hits or sorted_hits) := documents matching every concept (and
-        `where`), with the sum of the concept scores (added in concept order, as floating
-        point sums go)."""
-        conn.execute(f"DELETE FROM temp.{table}")  # noqa: S608
-        if len(concepts) > 1:
-            # BM25 is the expensive part: first collect (unranked) the filtered matches of
-            # the narrowest concept, then rank every concept only within them -- a broad
-            # word next to a rare one is not ranked over the whole index.
-            narrow = self._narrowest(conn, schema, concepts)
-            branches: list[str] = []
-            branch_params: list[Any] = []
-            for term in narrow.alternatives:
-                source = self._source(schema, term)
-                if source is not None:
-                    branches.append(self._branch(schema.kind, source[0], "0.0", where))
-                    branch_params += [source[1], *params]
-            if not branches:
-                return
-            conn.execute("DELETE FROM temp.cand")
-            conn.execute(
-                "INSERT OR IGNORE INTO temp.cand (id) SELECT id FROM"  # noqa: S608
-                f" ({' UNION ALL '.join(branches)})",
-                branch_params,
-            )
-            # Unary + keeps the IN out of FTS5's xBestIndex: offered as a rowid constraint,
-            # it would re-run the MATCH (and BM25's statistics) once per candidate.
-            where, params = "+{fts}.rowid IN (SELECT id FROM temp.cand)", []
-        capped = self._cap_ranking(conn, schema, concepts, where, params)
-        parts: list[tuple[str, list[Any]]] = []
+        matches: dict[tuple[str, str], BitMap],
+        ranked: dict[tuple[str, str], BitMap],
+        chosen: BitMap,
+    ) -> list[tuple[int, float]]:
+        """The page among the `chosen` documents (all in the result), in one statement.
+
+        A document's score is the sum over the concepts (in concept order, as floating
+        point sums go) of its best alternative's BM25 plus the skill bonus. BM25 is read
+        only where it is not 0: a capped alternative's FTS scan is limited to its ranked
+        documents, an uncapped one's to its chosen matches, each between the lowest and
+        highest of them (FTS5 seeks to a rowid bound); a document no branch scores gets 0
+        from a branch over `chosen` itself. Sets go in as JSON arrays (nothing is written)."""
+        k = schema.kind
+        weights = _STATEMENTS[k].weights
+        skills = self._posting_cache(conn).field(conn, k, "skills", self._postings_stamp(conn))
+        every = self._json(chosen)
+        parts: list[str] = []
+        params: list[Any] = []
         for concept in concepts:
-            part = self._concept_sql(schema, concept, where, params, capped=capped)
-            if part is None:
-                return
-            parts.append(part)
-        if not parts:
-            return
-        if len(parts) == 1:
-            # One concept: inserted straight from its SELECT (a CTE would first copy every
-            # hit into an ephemeral table: ~25 % of the time of a broad word).
-            conn.execute(f"INSERT INTO temp.{table} (id, score) {parts[0][0]}", parts[0][1])
-            return
+            # Every chosen document matches every concept: it scores at least 0 for it.
+            branches = ["SELECT value AS id, 0.0 AS s FROM json_each(?)"]
+            branch_params: list[Any] = [every]
+            seen: set[tuple[str, str]] = set()
+            bonus = BitMap()
+            for term in concept.alternatives:
+                group = skills.get(term.text)
+                if group is not None:
+                    bonus |= group.ids & chosen
+                source = self._source(schema, term)
+                if source is None or source in seen:
+                    continue
+                seen.add(source)
+                table, expression = source
+                scored = (ranked[source] if source in ranked else matches[source]) & chosen
+                if not scored:
+                    continue
+                branches.append(
+                    f"SELECT {table}.rowid AS id, -bm25({table}, {weights}) AS s"  # noqa: S608
+                    f" FROM {table} WHERE {table} MATCH ?"
+                    f" AND +{table}.rowid IN (SELECT value FROM json_each(?))"
+                    f" AND {table}.rowid BETWEEN ? AND ?"
+                )
+                branch_params += [expression, self._json(scored), scored.min(), scored.max()]
+            parts.append(
+                f"SELECT id, max(s) + CASE WHEN id IN (SELECT value FROM json_each(?))"  # noqa: S608
+                f" THEN {SKILL_BONUS!r} ELSE 0.0 END AS s"
+                f" FROM ({' UNION ALL '.join(branches)}) GROUP BY id"
+            )
+            params += [self._json(bonus), *branch_params]
         # Each concept is MATERIALIZED once; inlined, two FTS tables joined on rowid would
         # make SQLite re-run the inner MATCH for every outer row.
-        ctes = ", ".join(f"c{i} AS MATERIALIZED ({sql})" for i, (sql, _) in enumerate(parts))
+        ctes = [f"c{i} AS MATERIALIZED ({sql})" for i, sql in enumerate(parts)]
         total = " + ".join(f"c{i}.s" for i in range(len(parts)))
         joins = "".join(f" JOIN c{i} ON c{i}.id = c0.id" for i in range(1, len(parts)))
-        conn.execute(
-            f"INSERT INTO temp.{table} (id, score) WITH {ctes}"  # noqa: S608
-            f" SELECT c0.id, {total} FROM c0{joins}",
-            [p for _, ps in parts for p in ps],
-        )
+        ctes.append(f"h(id, score) AS (SELECT c0.id, {total} FROM c0{joins})")  # noqa: S608
+        # Driven by the chosen few (CROSS JOIN), never by a walk of a docs index.
+        return conn.execute(
+            f"WITH {', '.join(ctes)} SELECT h.id, h.score FROM h"  # noqa: S608
+            f" CROSS JOIN {k}_docs d ON d.id = h.id"
+            f" ORDER BY {self._order(schema, vq.sort, True)} LIMIT ? OFFSET ?",
+            [*params, vq.page_size, vq.offset],
+        ).fetchall()
 
-    def _load_top_of(
+    def _chosen(
         self,
         conn: sqlite3.Connection,
         schema: IndexSchema,
-        concept: Concept,
-        where: str,
-        params: list[Any],
-        needed: int,
-    ) -> int | None:
-        """For one broad concept ranked by relevance without facets: temp.hits := only its
-        documents with a positive score (BM25-ranked under RANK_CAP, or with the skill
-        bonus), and the result's total counted by FTS5 without storing it. Every other
-        match scores exactly 0 (BM25 is always > 0: FTS5 clamps the IDF), so these rows
-        are the head of the full order. None (temp.hits not loaded) when no alternative
-        is capped or fewer than `needed` rows have a score: the caller loads every hit."""
-        sources = [s for s in (self._source(schema, t) for t in concept.alternatives) if s]
-        if len(sources) != 1:
-            # Synonyms: counting their union means de-duplicating every match, which
-            # costs about as much as storing them (measured: slower than the full load).
-            return None
-        capped = self._cap_ranking(conn, schema, [concept], where, params)
-        if not capped:
-            return None  # at most RANK_CAP matches: the full load is cheap
-        k = schema.kind
-        norms = [t.text for t in concept.alternatives]
-        table, expression = sources[0]
-        # Counting stays inside FTS5 (and the filters' docs look-ups): no row is stored.
-        total = int(
-            conn.execute(
-                f"SELECT count(*) FROM ({self._branch(k, table, '0.0', where)})",  # noqa: S608
-                [expression, *params],
-            ).fetchone()[0]
-        )
-        scored_only = (
-            "(+{fts}.rowid IN (SELECT id FROM temp.rank_ids)"  # noqa: S608
-            f" OR +{{fts}}.rowid IN (SELECT doc_id FROM {k}_values WHERE field = 'skills'"
-            f" AND norm IN ({', '.join('?' * len(norms))})))"
-        )
-        conn.execute("DELETE FROM temp.hits")
-        part = self._concept_sql(
-            schema, concept, where, params, capped=capped, scored_only=(scored_only, norms)
-        )
-        if part is None:
-            return None
-        conn.execute(f"INSERT INTO temp.hits (id, score) {part[0]}", part[1])
-        if int(conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]) < needed:
-            return None  # a deep page reaches the zero scores: ordered by the full load
-        return total
+        vq: ValidQuery,
+        concepts: Sequence[Concept],
+        matches: dict[tuple[str, str], BitMap],
+        ranked: dict[tuple[str, str], BitMap],
+        hits: BitMap,
+        stamp: tuple[int, int],
+    ) -> BitMap:
+        """The hits the requested page can come from (all of them when few, or when an
+        index walk would be long).
+
+        With an explicit sort: the first page's worth in that order, with their ties on
+        the sort keys (the score only orders ties). By relevance: every hit a BM25 branch
+        scores; the others score exactly their skill bonuses (one per concept), so within
+        each bonus level only the first page's worth in the default order can reach it."""
+        needed = vq.offset + vq.page_size
+        if len(hits) <= WALK_MIN:
+            return hits
+        if vq.sort:
+            walked = self._walk(conn, schema, vq.sort, hits, needed)
+            return hits if walked is None else walked
+        scored = BitMap()
+        for source, ids in matches.items():
+            scored |= ranked[source] if source in ranked else ids & hits
+        levels = [hits - scored]
+        skills = self._posting_cache(conn).field(conn, schema.kind, "skills", stamp)
+        for concept in concepts:
+            carriers = BitMap().union(
+                *(skills[t.text].ids for t in concept.alternatives if t.text in skills)
+            )
+            if carriers:
+                levels = [
+                    (levels[n] - carriers if n < len(levels) else BitMap())
+                    | (levels[n - 1] & carriers if n > 0 else BitMap())
+                    for n in range(len(levels) + 1)
+                ]
+        chosen = scored
+        for level in levels:
+            if len(level) <= max(needed, WALK_MIN // 2):
+                chosen |= level
+                continue
+            walked = self._walk(conn, schema, (), level, needed)
+            if walked is None:
+                return hits
+            chosen |= walked
+        return chosen
+
+    def _scored_search(
+        self,
+        conn: sqlite3.Connection,
+        schema: IndexSchema,
+        vq: ValidQuery,
+        concepts: Sequence[Concept],
+    ) -> tuple[int, list[tuple[int, float]], dict[str, dict[str, int]]]:
+        """(total, page of (id, score), facets) of a text search.
+
+        The result set is computed as bitmaps: each alternative's matches (read from FTS5),
+        ORed per concept, ANDed across concepts and with the filters' documents; the
+        total and the facets are counts over it. Only the documents the page can come from
+        (`_chosen`) are then scored, in SQL (`_scored_page`)."""
+        stamp = self._postings_stamp(conn)
+        matches: dict[tuple[str, str], BitMap] = {}
+        hits: BitMap | None = None
+        for concept in concepts:
+            matched = BitMap()
+            for term in concept.alternatives:
+                source = self._source(schema, term)
+                if source is None:
+                    continue
+                if source not in matches:
+                    table, expression = source
+                    matches[source] = self._ids(
+                        conn, "rowid", f"FROM {table} WHERE {table} MATCH ?", [expression]
+                    )
+                matched |= matches[source]
+            hits = matched if hits is None else hits & matched
+        hits = hits if hits is not None else BitMap()
+        filtered = self._filter_ids(conn, schema, vq.filters, stamp)
+        if filtered is not None:
+            hits &= filtered
+        total = len(hits)
+        facets = self._posting_facets(conn, schema, vq.facets, hits, stamp) if vq.facets else {}
+        if total <= vq.offset:
+            return total, [], facets
+        ranked = self._rank_sets(conn, schema, matches, hits)
+        chosen = self._chosen(conn, schema, vq, concepts, matches, ranked, hits, stamp)
+        page = self._scored_page(conn, schema, vq, concepts, matches, ranked, chosen)
+        return total, page, facets
 
     def _load_any_of(
         self,
@@ -790,8 +931,7 @@ class EmbeddedSearchIndex:
         parts = [
             part
             for part in (
-                self._concept_sql(schema, c, where, params, newest=MATCH_TERM_CAP, ranked=False)
-                for c in concepts
+                self._concept_sql(schema, c, where, params, MATCH_TERM_CAP) for c in concepts
             )
             if part is not None
         ]
@@ -969,48 +1109,29 @@ class EmbeddedSearchIndex:
         scored = bool(concepts)
         where, params = self._conditions(schema, vq.filters)
         with self._read() as conn:
+            facets: dict[str, dict[str, int]] = {}
             if scored:
-                # Filters are applied while scoring: temp.hits is the whole result.
-                top = None
-                if not vq.facets and not vq.sort and len(concepts) == 1:
-                    top = self._load_top_of(
-                        conn, schema, concepts[0], where, params, vq.offset + vq.page_size
-                    )
-                table = "sorted_hits" if vq.sort else "hits"
-                if top is None:
-                    self._load_all_of(conn, schema, concepts, where, params, table)
-                # Relevance first: walk temp.hits by score (its index), not the documents
-                # by date probing each one; an explicit sort is left to the planner.
-                join = "JOIN" if vq.sort else "CROSS JOIN"
-                base, base_params = f"FROM temp.{table} h {join} {k}_docs d ON d.id = h.id", []
-                # Facets read every hit: driven by the hits, never by a docs index.
-                facet_base = f"FROM temp.{table} h CROSS JOIN {k}_docs d ON d.id = h.id"
-                ids = f"SELECT id FROM temp.{table}"  # noqa: S608
-                count = f"SELECT count(*) FROM temp.{table}"  # noqa: S608
-                total = top if top is not None else int(conn.execute(count).fetchone()[0])
-                select = "h.id, h.score"
+                total, page, facets = self._scored_search(conn, schema, vq, concepts)
             else:
                 base = f"FROM {k}_docs d{' WHERE ' + where if where else ''}"
-                base_params, ids = params, f"SELECT d.id {base}"
-                facet_base = base
-                total = int(conn.execute(f"SELECT count(*) {base}", base_params).fetchone()[0])
-                select = "d.id, 0.0"
-            page: list[tuple[int, float]] = []
-            if total > vq.offset:
-                page = conn.execute(
-                    f"SELECT {select} {base}"
-                    f" ORDER BY {self._order(schema, vq.sort, scored)} LIMIT ? OFFSET ?",
-                    [*base_params, vq.page_size, vq.offset],
-                ).fetchall()
+                total = int(conn.execute(f"SELECT count(*) {base}", params).fetchone()[0])
+                page = []
+                if total > vq.offset:
+                    page = conn.execute(
+                        f"SELECT d.id, 0.0 {base}"
+                        f" ORDER BY {self._order(schema, vq.sort, False)} LIMIT ? OFFSET ?",
+                        [*params, vq.page_size, vq.offset],
+                    ).fetchall()
+                if vq.facets:
+                    cube = self._cube_facets(conn, schema, vq.facets, vq.filters)
+                    facets = (
+                        cube
+                        if cube is not None
+                        else self._facets(
+                            conn, schema, vq.facets, base, params, f"SELECT d.id {base}"
+                        )
+                    )
             blobs = self._blobs(conn, schema, [doc_id for doc_id, _ in page])
-            facets: dict[str, dict[str, int]] = {}
-            if vq.facets:
-                cube = None if scored else self._cube_facets(conn, schema, vq.facets, vq.filters)
-                facets = (
-                    cube
-                    if cube is not None
-                    else self._facets(conn, schema, vq.facets, facet_base, base_params, ids)
-                )
         hits = []
         for doc_id, score in page:
             highlights: dict[str, str] = {}

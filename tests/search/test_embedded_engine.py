@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from bench.search_speed import DocGen
 from search import embedded
 from search.embedded import SCHEMA_VERSION, EmbeddedSearchIndex
 from search.port import (
@@ -284,31 +285,49 @@ def test_a_capped_ranking_keeps_every_match_total_and_facets(
     index.close()
 
 
-@pytest.mark.parametrize("q", ["材", "系统"])  # single-term words matching several tasks
-def test_the_count_only_path_pages_like_the_full_load(
-    monkeypatch: pytest.MonkeyPatch, task_docs: dict[int, TaskDocument], q: str
-) -> None:
-    """A capped single-term query without facets or sort stores only its scored head
-    (`_load_top_of`); every page, total and score is what the full load gives, deep
-    pages past the head included."""
+@pytest.fixture(scope="module")
+def generated_index() -> Iterator[EmbeddedSearchIndex]:
+    """1,500 tasks as the search benchmark generates them (broad words, tied budgets)."""
+    docs = DocGen(7)
     index = EmbeddedSearchIndex()
-    index.upsert_tasks(list(task_docs.values()))
-    monkeypatch.setattr(embedded, "RANK_CAP", 1)
-    queries = [
-        SearchQuery(q=q, page=page, page_size=size, filters=filters)
-        for page, size in ((1, 1), (2, 1), (1, 2), (1, 100), (50, 1))
-        for filters in ((), (Filter.eq("status", "published"),))
-    ]
-    load_top = EmbeddedSearchIndex._load_top_of
-    totals: list[int | None] = []
-
-    def recorded(*args: Any, **kwargs: Any) -> int | None:
-        totals.append(load_top(*args, **kwargs))
-        return totals[-1]
-
-    monkeypatch.setattr(EmbeddedSearchIndex, "_load_top_of", recorded)
-    fast = [index.search_tasks(query) for query in queries]
-    assert any(t is not None for t in totals), totals  # the count-only path was taken
-    monkeypatch.setattr(EmbeddedSearchIndex, "_load_top_of", lambda *_a, **_k: None)
-    assert fast == [index.search_tasks(query) for query in queries]
+    index.upsert_tasks([docs.task(i) for i in range(1, 1501)])
+    yield index
     index.close()
+
+
+@pytest.mark.parametrize("q", ["材料", "系统", "材料 工艺", "TRL 样机", "热管理", "motion control"])
+@pytest.mark.parametrize("rank_cap", [4, 1000])
+def test_scoring_only_what_can_reach_the_page_pages_like_scoring_everything(
+    monkeypatch: pytest.MonkeyPatch, generated_index: EmbeddedSearchIndex, q: str, rank_cap: int
+) -> None:
+    """A large text result is scored only where the page can come from (the documents
+    that can score above zero plus the first of the others in the default order, or the
+    first in an explicit sort order with their ties); every page, total, score and facet
+    is what scoring the whole result gives."""
+    index = generated_index
+    monkeypatch.setattr(embedded, "RANK_CAP", rank_cap)
+    published = (Filter.eq("status", "published"),)
+    queries = [
+        SearchQuery(q=q, page=page, page_size=size, filters=filters, sort=sort, facets=facets)
+        for page, size in ((1, 1), (2, 1), (1, 2), (1, 100), (3, 7), (50, 1))
+        for filters in ((), published)
+        for sort, facets in (
+            ((), ()),
+            (("budget_minor:desc",), ()),
+            (("trl_target:asc",), ("industry", "skills")),
+            (("bid_deadline:asc",), ()),
+        )
+    ]
+    walked: list[bool] = []
+    walk = EmbeddedSearchIndex._walk
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        walked.append(walk(*args, **kwargs) is not None)
+        return walk(*args, **kwargs)
+
+    monkeypatch.setattr(EmbeddedSearchIndex, "_walk", recorded)
+    monkeypatch.setattr(embedded, "WALK_MIN", 0)
+    bounded = [index.search_tasks(query) for query in queries]
+    assert any(walked), "the bounded path was never taken"
+    monkeypatch.setattr(embedded, "WALK_MIN", 10**9)
+    assert bounded == [index.search_tasks(query) for query in queries]
