@@ -98,6 +98,7 @@ in 45k tasks took ~200 ms. Results matching fewer documents are ranked exactly."
 WALK_MIN = 2000
 """A text search result of up to this many documents is scored whole; a larger one only
 for the documents that can reach the requested page (see `_scored_search`)."""
+FILTER_PER_HIT_MAX = 20_000  # hits checked one by one against a range filter, at most
 WALK_BUDGET = 5_000  # rows of a sort index walked for a page before scoring all instead
 MATCH_TERM_CAP = 100  # matching ranks each profile term among its newest matches only
 MATCH_SKILL_CAP = 400  # ... and looks at the newest documents carrying each skill spelling
@@ -122,6 +123,16 @@ def _affinity(annotation: Any) -> str:
     if float in args:
         return "REAL"
     return "INTEGER"
+
+
+def _without_plural_s(word: str) -> str:
+    """The word as FTS5's porter stemmer's first step leaves it when that step only drops
+    a final "s" (not "ss", "sses" or "ies"), so "industrial robot" and "industrial robots"
+    (both in a synonym group) are one FTS query, looked up and scored once. The stemmer
+    takes tokens of 3+ characters; what remains here is at least 3."""
+    if len(word) >= 4 and word.endswith("s") and word[-2] not in "se":
+        return word[:-1]
+    return word
 
 
 def _quoted(phrase: str) -> str:
@@ -573,7 +584,7 @@ class EmbeddedSearchIndex:
         if term.cjk:
             suffix = "tri" if len(term.text) >= 3 else "gram"
             return f"{schema.kind}_{suffix}", _quoted(term.text)
-        return f"{schema.kind}_en", _quoted(" ".join(term.words))
+        return f"{schema.kind}_en", _quoted(" ".join(_without_plural_s(w) for w in term.words))
 
     @staticmethod
     def _branch(kind: str, table: str, score: str, where: str) -> str:
@@ -629,28 +640,40 @@ class EmbeddedSearchIndex:
         ).fetchone()
         return BitMap(msgspec.json.decode(found))
 
-    def _filter_ids(
+    def _filtered(
         self,
         conn: sqlite3.Connection,
         schema: IndexSchema,
         filters: Sequence[Filter],
+        hits: BitMap,
         stamp: tuple[int, int],
-    ) -> BitMap | None:
-        """The documents passing every filter (None: no filter). Equality on a posted
-        field is a union of postings; anything else is read from the docs table."""
+    ) -> BitMap:
+        """`hits` passing every filter. Equality on a posted field intersects with a union
+        of postings; the other filters (ranges, unposted fields) are then checked in SQL,
+        on the remaining hits when they are few (a look-up each), else by reading the
+        documents that pass them from the docs table."""
         st = _STATEMENTS[schema.kind]
-        result: BitMap | None = None
+        rest: list[Filter] = []
         for f in filters:
             if f.values and f.field in st.posted:
                 groups = self._posting_cache(conn).field(conn, schema.kind, f.field, stamp)
                 normalize = synonyms.normalize if f.field in schema.list_fields else str
                 keys = {normalize(str(v)) for v in f.values}
-                ids = BitMap().union(*(groups[key].ids for key in keys if key in groups))
+                hits = hits & BitMap().union(*(groups[key].ids for key in keys if key in groups))
             else:
-                clause, params = self._filter_clause(schema, f)
-                ids = self._ids(conn, "d.id", f"FROM {schema.kind}_docs d WHERE {clause}", params)
-            result = ids if result is None else result & ids
-        return result
+                rest.append(f)
+        if not rest or not hits:
+            return hits
+        where, params = self._conditions(schema, rest)
+        k = schema.kind
+        if len(hits) <= FILTER_PER_HIT_MAX:
+            return self._ids(
+                conn,
+                "d.id",
+                f"FROM json_each(?) j CROSS JOIN {k}_docs d ON d.id = j.value WHERE {where}",
+                [self._json(hits), *params],
+            )
+        return hits & self._ids(conn, "d.id", f"FROM {k}_docs d WHERE {where}", params)
 
     def _posting_facets(
         self,
@@ -716,33 +739,57 @@ class EmbeddedSearchIndex:
         sort: Sequence[tuple[str, str]],
         among: BitMap,
         needed: int,
-    ) -> BitMap | None:
+    ) -> BitMap:
         """The first `needed` documents of `among` in `sort` order (by the default order
         when `sort` is empty), with every document tied with the last one on the sort keys
         (their order among themselves is left to the page query): a walk down the sort
-        column's index. None when the walk gets long (`among` sparse in that order) or the
-        order cannot come from an index (a nullable key sorts NULLs last)."""
-        nullable = _STATEMENTS[schema.kind].nullable
+        column's index, or, when that gets long (`among` sparse in that order) or the order
+        cannot come from an index (a nullable key sorts NULLs last), `among` sorted."""
         keys = [name for name, _ in sort]
-        if any(name in nullable for name in keys):
-            return None
         columns = "".join(f', d."{name}"' for name in keys)
-        order = (
-            ", ".join(f'd."{name}" {direction.upper()}' for name, direction in sort)
-            if sort
-            else self._order(schema, (), scored=False)
+        k = schema.kind
+        nullable = any(name in _STATEMENTS[k].nullable for name in keys)
+        if not nullable:
+            order = (
+                ", ".join(f'd."{name}" {direction.upper()}' for name, direction in sort)
+                if sort
+                else self._order(schema, (), scored=False)
+            )
+            walked = self._first_in_order(
+                conn.execute(f"SELECT d.id{columns} FROM {k}_docs d ORDER BY {order}"),  # noqa: S608
+                among,
+                needed,
+                bool(keys),
+                WALK_BUDGET,
+            )
+            if walked is not None:
+                return walked
+        # `among` is sparse at the head of that order: sort it, a look-up per document.
+        sorted_among = conn.execute(
+            f"SELECT d.id{columns} FROM json_each(?) j CROSS JOIN {k}_docs d"  # noqa: S608
+            f" ON d.id = j.value ORDER BY {self._order(schema, sort, scored=False)}",
+            (self._json(among),),
         )
-        cursor = conn.execute(f"SELECT d.id{columns} FROM {schema.kind}_docs d ORDER BY {order}")  # noqa: S608
+        found = self._first_in_order(sorted_among, among, needed, bool(keys), None)
+        assert found is not None  # no budget: the whole of `among` is read at most
+        return found
+
+    @staticmethod
+    def _first_in_order(
+        cursor: sqlite3.Cursor, among: BitMap, needed: int, tied: bool, budget: int | None
+    ) -> BitMap | None:
+        """The first `needed` ids of `among` from rows (id, *sort keys) in order, plus those
+        tied with the last on the keys (when `tied`); None after `budget` rows."""
         out = BitMap()
         last: tuple[Any, ...] | None = None
         try:
             for n, row in enumerate(cursor):
-                if n == WALK_BUDGET:
+                if n == budget:
                     return None
                 if row[0] not in among:
                     continue
-                if len(out) >= needed and (not keys or row[1:] != last):
-                    return out
+                if len(out) >= needed and (not tied or row[1:] != last):
+                    break
                 out.add(row[0])
                 last = row[1:]
             return out
@@ -770,17 +817,18 @@ class EmbeddedSearchIndex:
         only where it is not 0: a capped alternative's FTS scan is limited to its ranked
         documents, an uncapped one's to its chosen matches, each between the lowest and
         highest of them (FTS5 seeks to a rowid bound); a document no branch scores gets 0
-        from a branch over `chosen` itself. Sets go in as JSON arrays (nothing is written)."""
+        for the concept (every chosen document matches every concept). The sets go in as
+        JSON arrays (nothing is written)."""
         k = schema.kind
         weights = _STATEMENTS[k].weights
         skills = self._posting_cache(conn).field(conn, k, "skills", self._postings_stamp(conn))
-        every = self._json(chosen)
-        parts: list[str] = []
-        params: list[Any] = []
-        for concept in concepts:
-            # Every chosen document matches every concept: it scores at least 0 for it.
-            branches = ["SELECT value AS id, 0.0 AS s FROM json_each(?)"]
-            branch_params: list[Any] = [every]
+        ctes = ["chosen(id) AS MATERIALIZED (SELECT value FROM json_each(?))"]
+        params: list[Any] = [self._json(chosen)]
+        terms: list[str] = []
+        joins: list[str] = []
+        for i, concept in enumerate(concepts):
+            branches: list[str] = []
+            branch_params: list[Any] = []
             seen: set[tuple[str, str]] = set()
             bonus = BitMap()
             for term in concept.alternatives:
@@ -802,18 +850,24 @@ class EmbeddedSearchIndex:
                     f" AND {table}.rowid BETWEEN ? AND ?"
                 )
                 branch_params += [expression, self._json(scored), scored.min(), scored.max()]
-            parts.append(
-                f"SELECT id, max(s) + CASE WHEN id IN (SELECT value FROM json_each(?))"  # noqa: S608
-                f" THEN {SKILL_BONUS!r} ELSE 0.0 END AS s"
-                f" FROM ({' UNION ALL '.join(branches)}) GROUP BY id"
-            )
-            params += [self._json(bonus), *branch_params]
-        # Each concept is MATERIALIZED once; inlined, two FTS tables joined on rowid would
-        # make SQLite re-run the inner MATCH for every outer row.
-        ctes = [f"c{i} AS MATERIALIZED ({sql})" for i, sql in enumerate(parts)]
-        total = " + ".join(f"c{i}.s" for i in range(len(parts)))
-        joins = "".join(f" JOIN c{i} ON c{i}.id = c0.id" for i in range(1, len(parts)))
-        ctes.append(f"h(id, score) AS (SELECT c0.id, {total} FROM c0{joins})")  # noqa: S608
+            term = "0.0"
+            if branches:
+                ctes.append(
+                    f"c{i} AS MATERIALIZED (SELECT id, max(s) AS s"  # noqa: S608
+                    # LIMIT -1: not flattened into the aggregate (bm25() cannot run there).
+                    f" FROM ({' UNION ALL '.join(branches)} LIMIT -1) GROUP BY id)"
+                )
+                params += branch_params
+                joins.append(f" LEFT JOIN c{i} ON c{i}.id = x.id")
+                term = f"coalesce(c{i}.s, 0.0)"
+            if bonus:
+                ctes.append(f"b{i}(id) AS MATERIALIZED (SELECT value FROM json_each(?))")  # noqa: S608
+                params.append(self._json(bonus))
+                term += f" + CASE WHEN x.id IN b{i} THEN {SKILL_BONUS!r} ELSE 0.0 END"
+            terms.append(f"({term})")
+        # h: every chosen document, its concept scores added in concept order.
+        total = " + ".join(terms)
+        ctes.append(f"h(id, score) AS (SELECT x.id, {total} FROM chosen x{''.join(joins)})")  # noqa: S608
         # Driven by the chosen few (CROSS JOIN), never by a walk of a docs index.
         return conn.execute(
             f"WITH {', '.join(ctes)} SELECT h.id, h.score FROM h"  # noqa: S608
@@ -833,8 +887,7 @@ class EmbeddedSearchIndex:
         hits: BitMap,
         stamp: tuple[int, int],
     ) -> BitMap:
-        """The hits the requested page can come from (all of them when few, or when an
-        index walk would be long).
+        """The hits the requested page can come from (all of them when few).
 
         With an explicit sort: the first page's worth in that order, with their ties on
         the sort keys (the score only orders ties). By relevance: every hit a BM25 branch
@@ -844,8 +897,7 @@ class EmbeddedSearchIndex:
         if len(hits) <= WALK_MIN:
             return hits
         if vq.sort:
-            walked = self._walk(conn, schema, vq.sort, hits, needed)
-            return hits if walked is None else walked
+            return self._walk(conn, schema, vq.sort, hits, needed)
         scored = BitMap()
         for source, ids in matches.items():
             scored |= ranked[source] if source in ranked else ids & hits
@@ -866,10 +918,7 @@ class EmbeddedSearchIndex:
             if len(level) <= max(needed, WALK_MIN // 2):
                 chosen |= level
                 continue
-            walked = self._walk(conn, schema, (), level, needed)
-            if walked is None:
-                return hits
-            chosen |= walked
+            chosen |= self._walk(conn, schema, (), level, needed)
         return chosen
 
     def _scored_search(
@@ -902,9 +951,7 @@ class EmbeddedSearchIndex:
                 matched |= matches[source]
             hits = matched if hits is None else hits & matched
         hits = hits if hits is not None else BitMap()
-        filtered = self._filter_ids(conn, schema, vq.filters, stamp)
-        if filtered is not None:
-            hits &= filtered
+        hits = self._filtered(conn, schema, vq.filters, hits, stamp)
         total = len(hits)
         facets = self._posting_facets(conn, schema, vq.facets, hits, stamp) if vq.facets else {}
         if total <= vq.offset:

@@ -296,16 +296,22 @@ def generated_index() -> Iterator[EmbeddedSearchIndex]:
 
 
 @pytest.mark.parametrize("q", ["材料", "系统", "材料 工艺", "TRL 样机", "热管理", "motion control"])
-@pytest.mark.parametrize("rank_cap", [4, 1000])
+@pytest.mark.parametrize(("rank_cap", "walk_budget"), [(4, 5_000), (1000, 5_000), (4, 30)])
 def test_scoring_only_what_can_reach_the_page_pages_like_scoring_everything(
-    monkeypatch: pytest.MonkeyPatch, generated_index: EmbeddedSearchIndex, q: str, rank_cap: int
+    monkeypatch: pytest.MonkeyPatch,
+    generated_index: EmbeddedSearchIndex,
+    q: str,
+    rank_cap: int,
+    walk_budget: int,
 ) -> None:
     """A large text result is scored only where the page can come from (the documents
     that can score above zero plus the first of the others in the default order, or the
-    first in an explicit sort order with their ties); every page, total, score and facet
-    is what scoring the whole result gives."""
+    first in an explicit sort order with their ties, found by a walk of the sort index or,
+    past the walk's budget, by sorting the hits); every page, total, score and facet is
+    what scoring the whole result gives."""
     index = generated_index
     monkeypatch.setattr(embedded, "RANK_CAP", rank_cap)
+    monkeypatch.setattr(embedded, "WALK_BUDGET", walk_budget)
     published = (Filter.eq("status", "published"),)
     queries = [
         SearchQuery(q=q, page=page, page_size=size, filters=filters, sort=sort, facets=facets)
@@ -318,16 +324,17 @@ def test_scoring_only_what_can_reach_the_page_pages_like_scoring_everything(
             (("bid_deadline:asc",), ()),
         )
     ]
-    walked: list[bool] = []
-    walk = EmbeddedSearchIndex._walk
+    narrowed: list[bool] = []
+    chosen = EmbeddedSearchIndex._chosen
 
-    def recorded(*args: Any, **kwargs: Any) -> Any:
-        walked.append(walk(*args, **kwargs) is not None)
-        return walk(*args, **kwargs)
+    def recorded(self: EmbeddedSearchIndex, *args: Any) -> Any:
+        result = chosen(self, *args)
+        narrowed.append(len(result) < len(args[-2]))  # fewer than the hits were scored
+        return result
 
-    monkeypatch.setattr(EmbeddedSearchIndex, "_walk", recorded)
+    monkeypatch.setattr(EmbeddedSearchIndex, "_chosen", recorded)
     monkeypatch.setattr(embedded, "WALK_MIN", 0)
     bounded = [index.search_tasks(query) for query in queries]
-    assert any(walked), "the bounded path was never taken"
+    assert any(narrowed), "every query scored all its hits"
     monkeypatch.setattr(embedded, "WALK_MIN", 10**9)
     assert bounded == [index.search_tasks(query) for query in queries]
