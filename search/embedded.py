@@ -198,6 +198,22 @@ class _Statements:
 _STATEMENTS = {kind: _Statements(schema) for kind, schema in SCHEMAS.items()}
 
 
+class _StoredMatchTexts:
+    """`matching.StoredTexts` from a kind's blobs, each read when first asked for (inside
+    the caller's read transaction, on its connection)."""
+
+    def __init__(self, conn: sqlite3.Connection, kind: str) -> None:
+        self._conn = conn
+        self._sql = f"SELECT mtext FROM {kind}_blobs WHERE id = ?"  # noqa: S608
+        self._read: dict[int, matching.MatchText | None] = {}
+
+    def get(self, doc_id: int) -> matching.MatchText | None:
+        if doc_id not in self._read:
+            row = self._conn.execute(self._sql, (doc_id,)).fetchone()
+            self._read[doc_id] = None if row is None else matching.MatchText.decode(row[0])
+        return self._read[doc_id]
+
+
 class EmbeddedSearchIndex:
     """`SearchIndex` on SQLite FTS5. `path` is a file (created if missing) or ':memory:'."""
 
@@ -1214,7 +1230,7 @@ class EmbeddedSearchIndex:
         filters: Sequence[Filter],
         industry: Filter | None,
         exclude: frozenset[int],
-    ) -> tuple[list[Any], dict[int, matching.MatchText]]:
+    ) -> tuple[list[Any], _StoredMatchTexts]:
         """Up to CANDIDATES_PER_SOURCE documents from each source: shared skills and
         profile text (`industry` None), or the industry alone; restricted by `filters`
         and `exclude`."""
@@ -1269,18 +1285,20 @@ class EmbeddedSearchIndex:
         if industry is not None and industry.values:
             fetch([*filters, industry], "", default)
         ids = list(found)
-        rows: dict[int, tuple[bytes, bytes]] = {}
+        # The documents only: a candidate's match text is read when its text is scanned
+        # (most never are: the score bound stops the scan), which saves their pages.
+        blobs: dict[int, bytes] = {}
         for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
             chunk = ids[start : start + 500]
-            for doc_id, blob, mtext in conn.execute(
-                f"SELECT id, doc, mtext FROM {k}_blobs"  # noqa: S608
-                f" WHERE id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            ):
-                rows[doc_id] = (blob, mtext)
-        docs = [msgspec.json.decode(rows[i][0], type=schema.doc_type) for i in ids]
-        texts = {i: matching.MatchText.decode(rows[i][1]) for i in ids}
-        return docs, texts
+            blobs.update(
+                conn.execute(
+                    f"SELECT id, doc FROM {k}_blobs"  # noqa: S608
+                    f" WHERE id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
+        docs = [msgspec.json.decode(blobs[i], type=schema.doc_type) for i in ids]
+        return docs, _StoredMatchTexts(conn, k)
 
     def match_tasks_for_solver(
         self, solver: SolverDocument, exclude_task_ids: Iterable[int] = (), limit: int = 20
@@ -1297,11 +1315,11 @@ class EmbeddedSearchIndex:
             # Tasks of the industry that share nothing else could still enter: add them.
             industry = Filter.any_of("industry", profile.industries)
             more, more_texts = self._candidates(conn, TASKS, profile, filters, industry, exclude)
-        # Only the new candidates are scored: the top `limit` of the union is the top of
-        # both tops (the first ones were already ranked exactly).
-        seen = {doc.id for doc in docs}
-        more = [doc for doc in more if doc.id not in seen]
-        more_hits = matching.tasks_for_solver(solver, profile, more, exclude, limit, more_texts)
+            # Only the new candidates are scored: the top `limit` of the union is the top
+            # of both tops (the first ones were already ranked exactly).
+            seen = {doc.id for doc in docs}
+            more = [doc for doc in more if doc.id not in seen]
+            more_hits = matching.tasks_for_solver(solver, profile, more, exclude, limit, more_texts)
         return matching.rank([*hits, *more_hits], limit)
 
     def match_solvers_for_task(self, task: TaskDocument, limit: int = 20) -> list[MatchHit]:
@@ -1314,7 +1332,7 @@ class EmbeddedSearchIndex:
                 return hits
             industry = Filter.any_of("fields", [task.industry])
             more, more_texts = self._candidates(conn, SOLVERS, profile, [], industry, frozenset())
-        seen = {doc.id for doc in docs}  # as for tasks: score only the new candidates
-        more = [doc for doc in more if doc.id not in seen]
-        more_hits = matching.solvers_for_task(task, profile, more, limit, more_texts)
+            seen = {doc.id for doc in docs}  # as for tasks: score only the new candidates
+            more = [doc for doc in more if doc.id not in seen]
+            more_hits = matching.solvers_for_task(task, profile, more, limit, more_texts)
         return matching.rank([*hits, *more_hits], limit)

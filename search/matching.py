@@ -24,6 +24,7 @@ import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 import msgspec
 
@@ -169,6 +170,12 @@ def _all_needles(concepts: Sequence[Concept]) -> list[tuple[_Needles, str]]:
     return needles
 
 
+class StoredTexts(Protocol):
+    """Where an index keeps its documents' `MatchText`s (read when first asked for)."""
+
+    def get(self, doc_id: int) -> MatchText | None: ...
+
+
 class MatchText:
     """A document's texts prepared once for containment tests: per weight (descending),
     the folded fields joined by NUL and their stemmed words joined by spaces (``|``
@@ -284,8 +291,9 @@ def _score_task(
     profile: Profile,
     task: TaskDocument,
     skills: list[SkillMatch],
-    text: MatchText | None,
+    texts: StoredTexts | None,
 ) -> MatchHit | None:
+    text = texts.get(task.id) if texts is not None else None
     relevance, terms = text_relevance(profile.concepts, task, TASK_TEXT_FIELDS, text)
     components = {
         "skill_overlap": _overlap(task.skills, skills),
@@ -309,8 +317,9 @@ def _score_solver(
     profile: Profile,
     solver: SolverDocument,
     skills: list[SkillMatch],
-    text: MatchText | None,
+    texts: StoredTexts | None,
 ) -> MatchHit | None:
+    text = texts.get(solver.id) if texts is not None else None
     relevance, terms = text_relevance(profile.concepts, solver, SOLVER_TEXT_FIELDS, text)
     components = {
         "skill_overlap": _overlap(task.skills, skills),
@@ -353,10 +362,11 @@ def tasks_for_solver(
     candidates: Iterable[TaskDocument],
     exclude: frozenset[int],
     limit: int,
-    texts: Mapping[int, MatchText] | None = None,
+    texts: StoredTexts | None = None,
 ) -> list[MatchHit]:
     """Score and rank candidate tasks (open ones only, excluded ids dropped); `texts`:
-    the candidates' stored `MatchText`s, if the index keeps them."""
+    the candidates' stored `MatchText`s, if the index keeps them (asked only for the
+    candidates whose text is scanned)."""
     text_weight = TASK_WEIGHTS["text"] if profile.concepts else 0.0
     district = solver.district
     fields = set(solver.fields)
@@ -385,7 +395,7 @@ def tasks_for_solver(
                     profile,
                     task,
                     skills,
-                    texts.get(task.id) if texts else None,
+                    texts,
                 ),
             )
         )
@@ -397,7 +407,7 @@ def solvers_for_task(
     profile: Profile,
     candidates: Iterable[SolverDocument],
     limit: int,
-    texts: Mapping[int, MatchText] | None = None,
+    texts: StoredTexts | None = None,
 ) -> list[MatchHit]:
     text_weight = SOLVER_WEIGHTS["text"] if profile.concepts else 0.0
     seen: set[int] = set()
@@ -425,7 +435,7 @@ def solvers_for_task(
                     profile,
                     solver,
                     skills,
-                    texts.get(solver.id) if texts else None,
+                    texts,
                 ),
             )
         )
