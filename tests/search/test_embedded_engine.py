@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from bench.search_speed import DocGen
-from search import embedded
+from search import embedded, synonyms
 from search.embedded import SCHEMA_VERSION, EmbeddedSearchIndex
 from search.port import (
     Filter,
@@ -338,3 +338,81 @@ def test_scoring_only_what_can_reach_the_page_pages_like_scoring_everything(
     assert any(narrowed), "every query scored all its hits"
     monkeypatch.setattr(embedded, "WALK_MIN", 10**9)
     assert bounded == [index.search_tasks(query) for query in queries]
+
+
+def _all_hits(index: EmbeddedSearchIndex, query: SearchQuery) -> list[int]:
+    ids: list[int] = []
+    page = 1
+    while True:
+        result = index.search_tasks(msgspec.structs.replace(query, page=page, page_size=100))
+        ids += [h.id for h in result.hits]
+        if len(ids) >= result.total:
+            return ids
+        page += 1
+
+
+def _facets_of(docs: list[TaskDocument]) -> dict[str, dict[str, int]]:
+    """Facet counts computed from the documents themselves (most frequent first, ties by
+    the value shown; a skill shows its smallest spelling among the documents)."""
+    out: dict[str, dict[str, int]] = {}
+    for name in ("industry", "district", "status"):
+        counts: dict[str, int] = {}
+        for doc in docs:
+            counts[getattr(doc, name)] = counts.get(getattr(doc, name), 0) + 1
+        out[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    groups: dict[str, tuple[int, str]] = {}
+    for doc in docs:
+        spellings: dict[str, str] = {}
+        for skill in doc.skills:
+            norm = synonyms.normalize(skill)
+            spellings[norm] = min(spellings.get(norm, skill), skill)
+        for norm, spelling in spellings.items():
+            n, shown = groups.get(norm, (0, spelling))
+            groups[norm] = (n + 1, min(shown, spelling))
+    ranked = sorted(groups.values(), key=lambda g: (-g[0], g[1]))
+    out["skills"] = {shown: n for n, shown in ranked}
+    return out
+
+
+def test_postings_follow_writes_seen_from_this_and_another_connection(tmp_path: Path) -> None:
+    """Filters and facets of a text search come from value postings cached per
+    connection: after upserts and deletes, through this index or another one on the same
+    file (another process), they are those of the documents as they now are."""
+    generator = DocGen(11)
+    docs = {d.id: d for d in (generator.task(i) for i in range(1, 301))}
+    path = str(tmp_path / "search.db")
+    writer, reader = EmbeddedSearchIndex(path), EmbeddedSearchIndex(path)
+    writer.upsert_tasks(list(docs.values()))
+    query = SearchQuery(
+        q="系统", filters=(Filter.eq("status", "published"),), facets=_FACETS_OF_DOCS
+    )
+
+    def check(index: EmbeddedSearchIndex) -> list[int]:
+        ids = _all_hits(index, query)
+        assert len(ids) == len(set(ids)) > 20
+        hit_docs = [docs[i] for i in ids]
+        assert {d.status for d in hit_docs} == {"published"}
+        result = index.search_tasks(query)
+        assert result.total == len(ids)
+        assert result.facets == {k: v for k, v in _facets_of(hit_docs).items() if k in query.facets}
+        return ids
+
+    before = check(reader)  # both caches are now warm
+    assert check(writer) == before
+    changed = [
+        _variant(docs[before[0]], status="bidding_closed"),
+        _variant(docs[before[1]], industry="biomedicine", skills=["制剂", "Formulation"]),
+        _variant(docs[before[2]], district="haimen", skills=[*docs[before[2]].skills, "新技能"]),
+    ]
+    writer.upsert_tasks(changed)
+    docs.update({d.id: d for d in changed})
+    writer.delete_task(before[3])
+    del docs[before[3]]
+    after = check(reader)  # another connection's commits: PRAGMA data_version changed
+    assert before[0] not in after and before[3] not in after and before[1] in after
+    assert check(writer) == after  # this index's own writes: its write counter changed
+    writer.close()
+    reader.close()
+
+
+_FACETS_OF_DOCS = ("industry", "district", "status", "skills")
