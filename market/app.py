@@ -216,7 +216,8 @@ def _mounted_paymock(settings: Settings) -> tuple[Any, Any, Any]:
     )
     runtime = mock.state.paymock
 
-    @asgi("/_paymock", is_mount=True, include_in_schema=False)
+    # Its own copy of the scope: the mounted app sets its own app, route and path params.
+    @asgi("/_paymock", is_mount=True, copy_scope=True, include_in_schema=False)
     async def paymock_mount(scope: Scope, receive: Receive, send: Send) -> None:
         await mock(scope, receive, send)
 

@@ -50,7 +50,7 @@ from market.settings import Settings
 from market.tasks import domain as task_domain
 from market.tasks.domain import TaskStatus
 from market.tasks.events import TaskAwarded, TaskCancelled, TaskCompleted, TaskStarted
-from market.tasks.service import TaskService, check_upload
+from market.tasks.service import TaskService, check_upload, posts_for
 from market.uow import UnitOfWork
 
 OTHER_BID_DECLINED_REASON = "另一份投标已中标 / Another bid was awarded"
@@ -104,9 +104,7 @@ class ContractService:
         with UnitOfWork(self._sessions) as uow:
             s = uow.session
             bid, task = BidService.load_for_update(s, bid_id)
-            # Awarding commits the posting organisation's money and IP terms: its own
-            # posters and officials decide, not a platform admin.
-            if not (user.can_post and user.org_id == task.org_id):
+            if not posts_for(user, task):
                 if bid.solver_id == user.id or user.is_admin:
                     raise Forbidden("only the posting organisation awards", rule="owner")
                 raise NotFound("no such bid", field="bid_id")

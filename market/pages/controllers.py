@@ -65,7 +65,7 @@ from market.pages.session import (
 from market.settings import Settings
 from market.tasks.domain import TaskStatus
 from market.tasks.schemas import TaskOut
-from market.tasks.service import TaskService, can_manage
+from market.tasks.service import TaskService, can_manage, posts_for
 
 log = logging.getLogger(__name__)
 
@@ -315,8 +315,7 @@ class TaskPages(Controller):
         task = tasks.get(user, task_id)
         listed = bids.list_for_task(user, task_id)
         manages = can_manage(user, task)
-        # ContractService.award's own rule: the posting organisation awards, not an admin.
-        awards = user.can_post and user.org_id == task.org_id
+        awards = posts_for(user, task)  # ContractService.award's rule
         actions = {
             b.id: [
                 action

@@ -120,7 +120,13 @@ def can_manage(user: CurrentUser | None, task: TaskRef) -> bool:
     """Posters and officials of the posting organisation manage its tasks; so do admins."""
     if user is None:
         return False
-    return user.is_admin or (user.can_post and user.org_id == task.org_id)
+    return user.is_admin or posts_for(user, task)
+
+
+def posts_for(user: CurrentUser, task: TaskRef) -> bool:
+    """The user is a poster or official of the task's organisation. Only they award: that
+    commits the organisation's money and IP terms (a platform admin manages, not awards)."""
+    return user.can_post and user.org_id == task.org_id
 
 
 def task_summary_out(task: Task, org: Organisation) -> TaskSummaryOut:
