@@ -17,6 +17,7 @@ import anyio.to_thread
 from litestar import Litestar, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import OpenAPIConfig
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_405_METHOD_NOT_ALLOWED
 from sqlalchemy import Engine
 
@@ -132,28 +133,32 @@ def create_app(settings: PaymockSettings | None = None) -> Litestar:
 
     @get("/v1/payment_intents/{pi_id:str}")
     async def retrieve_payment_intent(
-        request: Request[Any, Any, Any], pi_id: str
+        request: Request[Any, Any, Any], pi_id: FromPath[str]
     ) -> Response[bytes]:
         return await api(request, lambda _c, _p: service.retrieve("payment_intent", pi_id))
 
     @post("/v1/payment_intents/{pi_id:str}/confirm")
     async def confirm_payment_intent(
-        request: Request[Any, Any, Any], pi_id: str
+        request: Request[Any, Any, Any], pi_id: FromPath[str]
     ) -> Response[bytes]:
         return await api(request, lambda c, p: service.confirm_payment_intent(c, pi_id, p))
 
     @post("/v1/payment_intents/{pi_id:str}/capture")
     async def capture_payment_intent(
-        request: Request[Any, Any, Any], pi_id: str
+        request: Request[Any, Any, Any], pi_id: FromPath[str]
     ) -> Response[bytes]:
         return await api(request, lambda c, p: service.capture_payment_intent(c, pi_id, p))
 
     @post("/v1/payment_intents/{pi_id:str}/cancel")
-    async def cancel_payment_intent(request: Request[Any, Any, Any], pi_id: str) -> Response[bytes]:
+    async def cancel_payment_intent(
+        request: Request[Any, Any, Any], pi_id: FromPath[str]
+    ) -> Response[bytes]:
         return await api(request, lambda c, p: service.cancel_payment_intent(c, pi_id, p))
 
     @get("/v1/charges/{charge_id:str}")
-    async def retrieve_charge(request: Request[Any, Any, Any], charge_id: str) -> Response[bytes]:
+    async def retrieve_charge(
+        request: Request[Any, Any, Any], charge_id: FromPath[str]
+    ) -> Response[bytes]:
         return await api(request, lambda _c, _p: service.retrieve("charge", charge_id))
 
     # -- Transfers and refunds -----------------------------------------------------------
@@ -168,7 +173,7 @@ def create_app(settings: PaymockSettings | None = None) -> Litestar:
 
     @get("/v1/transfers/{transfer_id:str}")
     async def retrieve_transfer(
-        request: Request[Any, Any, Any], transfer_id: str
+        request: Request[Any, Any, Any], transfer_id: FromPath[str]
     ) -> Response[bytes]:
         return await api(request, lambda _c, _p: service.retrieve("transfer", transfer_id))
 
@@ -177,7 +182,9 @@ def create_app(settings: PaymockSettings | None = None) -> Litestar:
         return await api(request, service.create_refund)
 
     @get("/v1/refunds/{refund_id:str}")
-    async def retrieve_refund(request: Request[Any, Any, Any], refund_id: str) -> Response[bytes]:
+    async def retrieve_refund(
+        request: Request[Any, Any, Any], refund_id: FromPath[str]
+    ) -> Response[bytes]:
         return await api(request, lambda _c, _p: service.retrieve("refund", refund_id))
 
     # -- Balance and events --------------------------------------------------------------
@@ -192,7 +199,7 @@ def create_app(settings: PaymockSettings | None = None) -> Litestar:
 
     @get("/v1/balance_transactions/{txn_id:str}")
     async def retrieve_balance_transaction(
-        request: Request[Any, Any, Any], txn_id: str
+        request: Request[Any, Any, Any], txn_id: FromPath[str]
     ) -> Response[bytes]:
         return await api(request, lambda _c, _p: service.retrieve("balance_transaction", txn_id))
 
@@ -201,7 +208,9 @@ def create_app(settings: PaymockSettings | None = None) -> Litestar:
         return await api(request, lambda _c, p: service.list_events(p))
 
     @get("/v1/events/{event_id:str}")
-    async def retrieve_event(request: Request[Any, Any, Any], event_id: str) -> Response[bytes]:
+    async def retrieve_event(
+        request: Request[Any, Any, Any], event_id: FromPath[str]
+    ) -> Response[bytes]:
         return await api(request, lambda _c, _p: service.retrieve_event(event_id))
 
     # -- Test helpers (not Stripe; never fault-injected) ---------------------------------

@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from anyio.to_thread import run_sync
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from market.accounts.domain import CurrentUser
@@ -191,7 +192,10 @@ class DisputeAdminController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_disputes(
-        self, user: CurrentUser, contracts: ContractService, status: DisputeStatus | None = None
+        self,
+        user: CurrentUser,
+        contracts: ContractService,
+        status: FromQuery[DisputeStatus | None] = None,
     ) -> list[DisputeOut]:
         return contracts.disputes(user, status)
 

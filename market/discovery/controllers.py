@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from market.accounts.domain import CurrentUser, Language
@@ -61,9 +61,9 @@ class SearchController(Controller):
         self,
         discovery: DiscoveryService,
         q: Q = "",
-        industry: list[Industry] | None = None,
-        district: list[District] | None = None,
-        zone: list[Zone] | None = None,
+        industry: FromQuery[list[Industry] | None] = None,
+        district: FromQuery[list[District] | None] = None,
+        zone: FromQuery[list[Zone] | None] = None,
         skills: Terms = None,
         min_budget: Budget = None,
         max_budget: Budget = None,
@@ -111,9 +111,9 @@ class SearchController(Controller):
         discovery: DiscoveryService,
         q: Q = "",
         skills: Terms = None,
-        fields: list[Industry] | None = None,
-        languages: list[Language] | None = None,
-        district: list[District] | None = None,
+        fields: FromQuery[list[Industry] | None] = None,
+        languages: FromQuery[list[Language] | None] = None,
+        district: FromQuery[list[District] | None] = None,
         min_rating: Annotated[float | None, Parameter(ge=0, le=5)] = None,
         min_completed: Annotated[int | None, Parameter(ge=0, le=1_000_000)] = None,
         facets: Facets = None,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, post, put
+from litestar.params import FromQuery
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from market.accounts.domain import CurrentUser
@@ -27,7 +28,7 @@ class NotificationController(Controller):
         self,
         user: CurrentUser,
         notifications: NotificationService,
-        unread: bool | None = None,
+        unread: FromQuery[bool | None] = None,
         page: PageNumber = 1,
         page_size: PageSize = 20,
     ) -> NotificationPage:

@@ -5,6 +5,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
+from litestar.params import FromQuery
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,7 +41,7 @@ class FailedJobController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_failed(
-        self, user: CurrentUser, sessions: sessionmaker[Session], pending: bool = True
+        self, user: CurrentUser, sessions: sessionmaker[Session], pending: FromQuery[bool] = True
     ) -> list[FailedJobOut]:
         """Background messages that used up their retries (pending: not re-driven yet)."""
         require_role(user, Role.ADMIN)

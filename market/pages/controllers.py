@@ -21,7 +21,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromQuery, Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -181,7 +181,10 @@ class SessionPages(Controller):
 
     @get("/login", sync_to_thread=False)
     def login_form(
-        self, request: Request[Any, Any, Any], viewer: CurrentUser | None, next: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        viewer: CurrentUser | None,
+        next: FromQuery[str | None] = None,
     ) -> Template:
         return render(request, viewer, "login.html", next=safe_next(next) or "", error=None)
 

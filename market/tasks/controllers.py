@@ -6,7 +6,7 @@ from urllib.parse import quote
 from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromQuery, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from market.accounts.domain import CurrentUser
@@ -39,17 +39,17 @@ class TaskController(Controller):
         self,
         tasks: TaskService,
         optional_user: CurrentUser | None,
-        status: TaskStatus | None = None,
-        industry: Industry | None = None,
-        district: District | None = None,
-        zone: Zone | None = None,
+        status: FromQuery[TaskStatus | None] = None,
+        industry: FromQuery[Industry | None] = None,
+        district: FromQuery[District | None] = None,
+        zone: FromQuery[Zone | None] = None,
         skill: Annotated[str | None, Parameter(max_length=60, pattern=NO_NUL)] = None,
         min_budget: BudgetFilter = None,
         max_budget: BudgetFilter = None,
         trl: Annotated[int | None, Parameter(ge=1, le=9)] = None,
-        bidding_mode: BiddingMode | None = None,
+        bidding_mode: FromQuery[BiddingMode | None] = None,
         q: Annotated[str | None, Parameter(max_length=100, pattern=NO_NUL)] = None,
-        mine: bool = False,
+        mine: FromQuery[bool] = False,
         org_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
         sort: Annotated[
             str, Parameter(description=f"one of {', '.join(SORTS)}", max_length=20)
