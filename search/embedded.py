@@ -87,6 +87,7 @@ CUBE_FIELDS: dict[DocumentKind, tuple[str, ...]] = {
 }
 _NO_VALUE = "\x00"  # a cube coordinate for NULL (never a filter value: NULLs never match)
 SKILL_BONUS = 1.0
+MAX_DOC_ID = 2**32 - 1
 MAX_FACET_VALUES = 100
 REBUILD_BATCH = 500
 RANK_CAP = 500
@@ -129,8 +130,9 @@ def _without_plural_s(word: str) -> str:
     """The word as FTS5's porter stemmer's first step leaves it when that step only drops
     a final "s" (not "ss", "sses" or "ies"), so "industrial robot" and "industrial robots"
     (both in a synonym group) are one FTS query, looked up and scored once. The stemmer
-    takes tokens of 3+ characters; what remains here is at least 3."""
-    if len(word) >= 4 and word.endswith("s") and word[-2] not in "se":
+    takes tokens of 3 to 64 bytes (longer ones are left as they are, the query's too):
+    the word keeps 4 to 64 characters (ASCII letters and digits), what remains 3+."""
+    if 4 <= len(word) <= 64 and word.endswith("s") and word[-2] not in "se":
         return word[:-1]
     return word
 
@@ -291,12 +293,15 @@ class EmbeddedSearchIndex:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        # This process's connections cache postings: a write of ours outdates them (other
+        # processes' writes show in PRAGMA data_version). Counted before COMMIT too, while
+        # the connection is held: a ':memory:' reader, which shares it, takes the lock
+        # only after, and cannot cache the old postings under the new count.
         try:
             with self._transaction("BEGIN IMMEDIATE") as conn:
                 yield conn
+                self._writes += 1
         finally:
-            # This process's connections cache postings: a write of ours outdates them
-            # (other processes' writes show in PRAGMA data_version).
             self._writes += 1
 
     def _postings_stamp(self, conn: sqlite3.Connection) -> tuple[int, int]:
@@ -402,6 +407,9 @@ class EmbeddedSearchIndex:
     def _prepare(schema: IndexSchema, doc: Document) -> _Row:
         if not isinstance(doc, schema.doc_type):
             raise TypeError(f"expected {schema.doc_type.__name__}, got {type(doc).__name__}")
+        if not 0 <= doc.id <= MAX_DOC_ID:
+            # The postings are 32-bit roaring bitmaps (database ids start at 1).
+            raise ValueError(f"document id {doc.id} is outside 0..{MAX_DOC_ID}")
         record = schema.to_record(doc)
         # One row per (field, normalized value): filters and facets count documents, and a
         # facet shows the smallest spelling of a value (what min() over all spellings gave).
@@ -731,7 +739,7 @@ class EmbeddedSearchIndex:
             if len(inside) <= RANK_CAP:
                 continue
             table, expression = source
-            chosen = inside[-(RANK_CAP // 4) :]
+            chosen = inside[-max(1, RANK_CAP // 4) :]
             # FTS5 walks rowids downwards; we stop at the cap.
             cursor = conn.execute(
                 f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC",  # noqa: S608

@@ -293,7 +293,7 @@ def _score_task(
     skills: list[SkillMatch],
     texts: StoredTexts | None,
 ) -> MatchHit | None:
-    text = texts.get(task.id) if texts is not None else None
+    text = texts.get(task.id) if texts is not None and profile.concepts else None
     relevance, terms = text_relevance(profile.concepts, task, TASK_TEXT_FIELDS, text)
     components = {
         "skill_overlap": _overlap(task.skills, skills),
@@ -319,7 +319,7 @@ def _score_solver(
     skills: list[SkillMatch],
     texts: StoredTexts | None,
 ) -> MatchHit | None:
-    text = texts.get(solver.id) if texts is not None else None
+    text = texts.get(solver.id) if texts is not None and profile.concepts else None
     relevance, terms = text_relevance(profile.concepts, solver, SOLVER_TEXT_FIELDS, text)
     components = {
         "skill_overlap": _overlap(task.skills, skills),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -416,3 +417,75 @@ def test_postings_follow_writes_seen_from_this_and_another_connection(tmp_path: 
 
 
 _FACETS_OF_DOCS = ("industry", "district", "status", "skills")
+
+
+def _task(doc_id: int, **fields: Any) -> TaskDocument:
+    values: dict[str, Any] = {
+        "title_zh": "机器人系统",
+        "industry": "new_materials",
+        "district": "haimen",
+        "status": "published",
+        "trl_current": 1,
+        "trl_target": 2,
+        "budget_minor": 1,
+        "bid_deadline": 1,
+        "published_at": 1,
+        "poster_org_id": 1,
+    }
+    values.update(fields)
+    return TaskDocument(id=doc_id, **values)
+
+
+def test_a_search_during_a_write_to_a_memory_index_never_reuses_outdated_postings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """':memory:' has one connection shared by every thread: a search that gets it right
+    after a write's COMMIT (before the writer thread goes on) must see the new postings."""
+    index = EmbeddedSearchIndex()
+    index.upsert_tasks([_task(1), _task(2)])
+    query = SearchQuery(q="机器人", filters=(Filter.eq("status", "published"),), facets=("status",))
+    assert index.search_tasks(query).total == 2  # postings cached
+    transaction = EmbeddedSearchIndex._transaction
+    committed, resume = threading.Event(), threading.Event()
+
+    @contextmanager
+    def pausing_after_commit(self: EmbeddedSearchIndex, begin: str) -> Iterator[Any]:
+        with transaction(self, begin) as conn:
+            yield conn
+        if begin == "BEGIN IMMEDIATE":  # committed, connection released
+            committed.set()
+            resume.wait(5)
+
+    monkeypatch.setattr(EmbeddedSearchIndex, "_transaction", pausing_after_commit)
+    writer = threading.Thread(target=index.upsert_tasks, args=([_task(1, status="completed")],))
+    writer.start()
+    assert committed.wait(5)
+    during = index.search_tasks(query)
+    resume.set()
+    writer.join()
+    assert (during.total, [h.id for h in during.hits], during.facets) == (
+        1,
+        [2],
+        {"status": {"published": 1}},
+    )
+    index.close()
+
+
+def test_document_ids_outside_the_postings_range_are_refused_whole() -> None:
+    index = EmbeddedSearchIndex()
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match="outside"):
+            index.upsert_tasks([_task(1), _task(bad)])
+    assert index.search_tasks(SearchQuery()).total == 0  # nothing half-written
+    index.upsert_tasks([_task(2**32 - 1)])
+    assert [h.id for h in index.search_tasks(SearchQuery(q="机器人")).hits] == [2**32 - 1]
+    index.close()
+
+
+def test_a_word_longer_than_the_stemmer_takes_still_finds_itself() -> None:
+    index = EmbeddedSearchIndex()
+    word = "x" * 64 + "s"  # FTS5's porter leaves tokens over 64 bytes as they are
+    index.upsert_tasks([_task(1, title_en=f"{word} robots")])
+    assert index.search_tasks(SearchQuery(q=word)).total == 1
+    assert index.search_tasks(SearchQuery(q="robot")).total == 1
+    index.close()
