@@ -125,52 +125,24 @@ class DocGen:
         yuan = min(50_000_000, max(20_000, rng.lognormvariate(math.log(400_000), 0.9)))
         budget = round(yuan / 1000) * 1000 * 100
 
-        ind_zh, ind_en = INDUSTRY_LABELS[industry]
-        d_zh, d_en = DISTRICT_LABELS[District(district)]
-        obj_zh, obj_en = rng.choice(vocab.OBJECTS[industry])
-        act_zh, act_en = rng.choice(vocab.ACTIONS[industry])
-        pre_zh, pre_en = rng.choice(vocab.TITLE_PREFIXES)
-        title_zh = f"{pre_zh}{obj_zh}{act_zh}"
-        title_en = f"{pre_en}{vocab.lower_first(act_en) if pre_en else act_en} for {obj_en}"
-        if key_task:
-            title_zh += f"（{d_zh}{ind_zh}产业重点研发任务）"
-            title_en += f" ({d_en} {ind_en.lower()} key R&D task)"
-        deliv_zh, deliv_en = rng.choice(vocab.DELIVERABLES)
-        req = rng.sample(vocab.REQUIREMENTS, 3)
-        summary_zh = (
-            f"面向{d_zh}{ind_zh}产业需求，征集{obj_zh}{act_zh}的解决方案，技术成熟度由TRL{trl_c}"
-            f"提升至TRL{trl_t}，交付{deliv_zh}。{req[0][0]}"
+        texts = vocab.task_texts(
+            rng,
+            industry,
+            INDUSTRY_LABELS[industry],
+            DISTRICT_LABELS[District(district)],
+            (trl_c, trl_t),
+            key_task,
         )
-        summary_en = (
-            f"We are looking for {vocab.lower_first(act_en)} for {obj_en}, serving the "
-            f"{ind_en.lower()} industry in {d_en}. The work should take the technology from "
-            f"TRL {trl_c} to TRL {trl_t} and deliver {deliv_en}. {req[0][1]}"
-        )
-        pool = vocab.SKILLS[industry]
-        k = rng.choices((2, 3, 4, 5), weights=(3, 4, 2, 1))[0]
-        picked = rng.sample(pool, min(k, len(pool)))
-        if rng.random() < 0.3:
-            picked[-1] = rng.choice(vocab.GENERIC_SKILLS)
-        skills = list(dict.fromkeys(self.label(p) for p in picked))
-        wan = budget // 1_000_000
+        skills = list(dict.fromkeys(self.label(p) for p in texts.skills))
         days = rng.randint(90, 720)
         public = rng.random() < 0.85  # NDA tasks are indexed without their description
-        description_zh = (
-            f"项目背景：{summary_zh}技术要求：{req[1][0]}{req[2][0]}"
-            f"所需能力：{'、'.join(p[0] for p in picked)}。预算约{wan}万元，"
-            f"须在投标截止后{days}天内完成交付。"
-        )
-        description_en = (
-            f"Background: {summary_en} Requirements: {req[1][1]} {req[2][1]} "
-            f"Skills needed: {', '.join(p[1] for p in picked)}. Budget about CNY "
-            f"{wan * 10_000:,}; delivery within {days} days of the bid deadline."
-        )
+        description_zh, description_en = texts.descriptions(budget, days)
         return TaskDocument(
             id=tid,
-            title_zh=title_zh,
-            title_en=title_en,
-            summary_zh=summary_zh,
-            summary_en=summary_en,
+            title_zh=texts.title_zh,
+            title_en=texts.title_en,
+            summary_zh=texts.summary_zh,
+            summary_en=texts.summary_en,
             description_zh=description_zh if public else "",
             description_en=description_en if public else "",
             skills=skills,

@@ -7,6 +7,9 @@ written to PostgreSQL's COPY text format without escaping (checked at import).
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
+
 from market.catalogue import Industry
 
 Pair = tuple[str, str]
@@ -496,3 +499,73 @@ def lower_first(text: str) -> str:
     if len(text) > 1 and text[0].isupper() and text[1].islower():
         return text[0].lower() + text[1:]
     return text
+
+
+@dataclass(frozen=True)
+class TaskTexts:
+    """A generated task's texts in both languages (one composer for the database generator
+    and the search benchmark, so both measure the same kind of text)."""
+
+    title_zh: str
+    title_en: str
+    summary_zh: str
+    summary_en: str
+    skills: list[tuple[str, str]]
+    """The required skills as (zh, en) pairs; the caller picks the spelling shown."""
+    requirements: list[tuple[str, str]]
+
+    def descriptions(self, budget_minor: int, days: int) -> tuple[str, str]:
+        """(zh, en) descriptions for a budget and a delivery time after the bid deadline."""
+        wan = budget_minor // 1_000_000
+        req = self.requirements
+        zh = (
+            f"项目背景：{self.summary_zh}技术要求：{req[1][0]}{req[2][0]}"
+            f"所需能力：{'、'.join(p[0] for p in self.skills)}。预算约{wan}万元，"
+            f"须在投标截止后{days}天内完成交付。"
+        )
+        en = (
+            f"Background: {self.summary_en} Requirements: {req[1][1]} {req[2][1]} "
+            f"Skills needed: {', '.join(p[1] for p in self.skills)}. Budget about CNY "
+            f"{wan * 10_000:,}; delivery within {days} days of the bid deadline."
+        )
+        return zh, en
+
+
+def task_texts(
+    rng: random.Random,
+    industry: Industry,
+    industry_label: tuple[str, str],
+    district_label: tuple[str, str],
+    trl: tuple[int, int],
+    key_task: bool,
+) -> TaskTexts:
+    """Title, summary, required skills and requirements of a task of `industry` in a
+    district (labels as (zh, en)), taking the technology from TRL `trl[0]` to `trl[1]`."""
+    ind_zh, ind_en = industry_label
+    d_zh, d_en = district_label
+    trl_c, trl_t = trl
+    obj_zh, obj_en = rng.choice(OBJECTS[industry])
+    act_zh, act_en = rng.choice(ACTIONS[industry])
+    pre_zh, pre_en = rng.choice(TITLE_PREFIXES)
+    title_zh = f"{pre_zh}{obj_zh}{act_zh}"
+    title_en = f"{pre_en}{lower_first(act_en) if pre_en else act_en} for {obj_en}"
+    if key_task:
+        title_zh += f"（{d_zh}{ind_zh}产业重点研发任务）"
+        title_en += f" ({d_en} {ind_en.lower()} key R&D task)"
+    deliv_zh, deliv_en = rng.choice(DELIVERABLES)
+    req = rng.sample(REQUIREMENTS, 3)
+    summary_zh = (
+        f"面向{d_zh}{ind_zh}产业需求，征集{obj_zh}{act_zh}的解决方案，技术成熟度由TRL{trl_c}"
+        f"提升至TRL{trl_t}，交付{deliv_zh}。{req[0][0]}"
+    )
+    summary_en = (
+        f"We are looking for {lower_first(act_en)} for {obj_en}, serving the "
+        f"{ind_en.lower()} industry in {d_en}. The work should take the technology from "
+        f"TRL {trl_c} to TRL {trl_t} and deliver {deliv_en}. {req[0][1]}"
+    )
+    pool = SKILLS[industry]
+    k = rng.choices((2, 3, 4, 5), weights=(3, 4, 2, 1))[0]
+    picked = rng.sample(pool, min(k, len(pool)))
+    if rng.random() < 0.3:
+        picked[-1] = rng.choice(GENERIC_SKILLS)
+    return TaskTexts(title_zh, title_en, summary_zh, summary_en, picked, req)
