@@ -24,8 +24,8 @@ The result set is computed as bitmaps: each alternative's matches read from the 
 table, ORed per concept, ANDed across concepts and with the filters' postings; the total
 and the facets are counts over it. Scores are BM25 with the column weights of
 `search.schema`, plus `SKILL_BONUS` for a concept found among the document's skills (an
-exact skill match ranks above a passing mention), computed in SQL (one
-statement, the page's ORDER BY included) only for the documents that can reach the requested page (see
+exact skill match ranks above a passing mention), computed in SQL (one statement, the
+page's ORDER BY included) only for the documents that can reach the requested page (see
 `_scored_search`); a term with more than RANK_CAP hits is BM25-ranked within a bounded set
 (its newest title/skills matches), the others still counted. Only the page's documents are
 decoded and highlighted. A search without text filters, counts and sorts in SQL over the
@@ -476,19 +476,20 @@ class EmbeddedSearchIndex:
         ).fetchone()
         if old is not None:
             cell = tuple(str(v) for v in old[: len(st.cube)])
-            entries = [
-                (*cell, name, value, value)
+            # Its keyword facet values and its list values: (field, norm, value) each.
+            keys: list[postings.Key] = [
+                (name, value, value)
                 for name, value in zip(keyword, old[len(st.cube) :], strict=True)
                 if value is not None
             ]
-            listed = conn.execute(
+            keys += conn.execute(
                 f"SELECT field, norm, value FROM {k}_values WHERE doc_id = ?",  # noqa: S608
                 (doc_id,),
             ).fetchall()
-            entries += [(*cell, *v) for v in listed if v[0] in schema.facet_fields]
-            conn.executemany(st.cube_sub, entries)
-            changes.remove(doc_id, [e[len(cell) :] for e in entries if e[len(cell)] in st.posted])
-            changes.remove(doc_id, [v for v in listed if v[0] not in schema.facet_fields])
+            conn.executemany(
+                st.cube_sub, [(*cell, *key) for key in keys if key[0] in schema.facet_fields]
+            )
+            changes.remove(doc_id, keys)
         conn.execute(f"DELETE FROM {k}_docs WHERE id = ?", (doc_id,))  # noqa: S608
         conn.execute(f"DELETE FROM {k}_blobs WHERE id = ?", (doc_id,))  # noqa: S608
         conn.execute(f"DELETE FROM {k}_values WHERE doc_id = ?", (doc_id,))  # noqa: S608
