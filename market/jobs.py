@@ -21,6 +21,7 @@ from market.tasks.service import TaskService
 @dataclass
 class JobContext:
     settings: Settings
+    engine: Engine
     sessions: sessionmaker[Session]
     gateway: PaymentsGateway
     escrow: EscrowService
@@ -51,6 +52,7 @@ def build_job_context(
     gateway = gateway or PaymentsGateway(payments_base_url(settings), settings.payments_secret_key)
     return JobContext(
         settings=settings,
+        engine=engine,
         sessions=sessions,
         gateway=gateway,
         escrow=EscrowService(sessions, settings, gateway),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,18 +70,25 @@ def _all_delivered(s: Session, row: OutboxEvent) -> bool:
     return wanted <= done
 
 
+# One round trip: the event's payload and whether this handler already did its work.
+_EVENT_AND_DONE = select(
+    OutboxEvent.payload,
+    exists()
+    .where(
+        OutboxDelivery.outbox_id == bindparam("outbox_id"),
+        OutboxDelivery.handler == bindparam("handler"),
+    )
+    .correlate(None),
+).where(OutboxEvent.id == bindparam("outbox_id"))
+_DELIVERED = insert(OutboxDelivery.__table__)
+
+
 def run_handler(ctx: JobContext, outbox_id: int, handler: str) -> str:
     """Run one handler for one event, once: a redelivered message finds the delivery row."""
-    # One round trip: the event's payload and whether this handler already did its work.
-    done = (
-        exists()
-        .where(OutboxDelivery.outbox_id == outbox_id, OutboxDelivery.handler == handler)
-        .correlate(None)
-    )
-    with ctx.sessions() as s:
-        found = s.execute(
-            select(OutboxEvent.payload, done).where(OutboxEvent.id == outbox_id)
-        ).first()
+    # Plain connections, no ORM session: every background message pays for these two.
+    engine = ctx.engine
+    with engine.connect() as conn:
+        found = conn.execute(_EVENT_AND_DONE, {"outbox_id": outbox_id, "handler": handler}).first()
     if found is None:
         return "missing"
     if found[1]:
@@ -90,16 +97,13 @@ def run_handler(ctx: JobContext, outbox_id: int, handler: str) -> str:
     # The event's own id, for handlers that key their idempotency on it (notifications).
     payload["_outbox_id"] = outbox_id
     handler_named(handler).fn(ctx, payload)
-    with UnitOfWork(ctx.sessions) as uow:
-        try:
-            # A plain INSERT: the only row of this transaction, no ORM flush to pay for.
-            uow.session.connection().execute(
-                insert(OutboxDelivery.__table__),
-                {"outbox_id": outbox_id, "handler": handler, "done_at": utcnow()},
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                _DELIVERED, {"outbox_id": outbox_id, "handler": handler, "done_at": utcnow()}
             )
-            uow.commit()
-        except IntegrityError:  # a concurrent duplicate finished first; its effect was idempotent
-            return "duplicate"
+    except IntegrityError:  # a concurrent duplicate finished first; its effect was idempotent
+        return "duplicate"
     return "done"
 
 
