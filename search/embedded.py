@@ -834,6 +834,7 @@ class EmbeddedSearchIndex:
         matches: dict[tuple[str, str], BitMap],
         ranked: dict[tuple[str, str], BitMap],
         chosen: BitMap,
+        stamp: tuple[int, int],
     ) -> list[tuple[int, float]]:
         """The page among the `chosen` documents (all in the result), in one statement.
 
@@ -846,7 +847,7 @@ class EmbeddedSearchIndex:
         JSON arrays (nothing is written)."""
         k = schema.kind
         weights = _STATEMENTS[k].weights
-        skills = self._posting_cache(conn).field(conn, k, "skills", self._postings_stamp(conn))
+        skills = self._posting_cache(conn).field(conn, k, "skills", stamp)
         ctes = ["chosen(id) AS MATERIALIZED (SELECT value FROM json_each(?))"]
         params: list[Any] = [self._json(chosen)]
         terms: list[str] = []
@@ -983,7 +984,7 @@ class EmbeddedSearchIndex:
             return total, [], facets
         ranked = self._rank_sets(conn, schema, matches, hits)
         chosen = self._chosen(conn, schema, vq, concepts, matches, ranked, hits, stamp)
-        page = self._scored_page(conn, schema, vq, concepts, matches, ranked, chosen)
+        page = self._scored_page(conn, schema, vq, concepts, matches, ranked, chosen, stamp)
         return total, page, facets
 
     def _load_any_of(
